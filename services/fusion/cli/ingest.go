@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) ingestCmd() *cobra.Command {
+	var name string
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "ingest FILE --pipeline NAME",
+		Short: "Land a file for a pipeline",
+		Long: `ingest copies FILE into the pipeline's landing prefix in the home's lake.
+A running "fusion run" picks it up and starts a run; with --wait this command
+waits for that run and prints its summary.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.open(io.Discard)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			pl, err := p.Pipelines.Get(name)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			if st.IsDir() {
+				return fmt.Errorf("%s is a directory", args[0])
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			key := pl.Source.Prefix + filepath.Base(args[0])
+			var r io.Reader = f
+			if isTerminal(a.errOut) && st.Size() > 64<<20 {
+				r = &progressReader{r: f, total: st.Size(), w: a.errOut, label: "landing " + filepath.Base(args[0])}
+			}
+			obj, err := p.Lake.Put(ctx, key, r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "landed %s (%d bytes) for pipeline %s\n", obj.Key, obj.Size, pl.Name)
+			if !wait {
+				fmt.Fprintf(a.out, "\"fusion run --home %s\" ingests it\n", a.cfg.Home)
+				return nil
+			}
+			waitCtx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			run, err := waitForRun(waitCtx, p.Ledger, key, a.errOut)
+			if run.ID != "" {
+				printRun(a.out, run)
+			}
+			if err != nil {
+				return fmt.Errorf("waiting for the run (is \"fusion run\" running?): %w", err)
+			}
+			if run.Status != "succeeded" {
+				return exitError{code: 1, msg: fmt.Sprintf("run %s %s", run.ID, run.Status)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "pipeline", "", "pipeline the file is for (required)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish and print its summary")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
+	cmd.MarkFlagRequired("pipeline")
+	return cmd
+}
+
+// progressReader draws a progress bar while a large file is copied.
+type progressReader struct {
+	r     io.Reader
+	total int64
+	done  int64
+	w     io.Writer
+	label string
+	last  time.Time
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if time.Since(p.last) > 100*time.Millisecond || err != nil {
+		p.last = time.Now()
+		const width = 30
+		filled := int(int64(width) * p.done / max(p.total, 1))
+		fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %d%%", p.label, repeat('#', filled), repeat('-', width-filled), 100*p.done/max(p.total, 1))
+		if err != nil {
+			fmt.Fprintln(p.w)
+		}
+	}
+	return n, err
+}
+
+func repeat(c byte, n int) string {
+	b := make([]byte, max(n, 0))
+	for i := range b {
+		b[i] = c
+	}
+	return string(b)
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fusiondata/fusion/services/runtime/ledger"
+)
+
+// printRun prints a run and its steps.
+func printRun(w io.Writer, r ledger.Run) {
+	fmt.Fprintf(w, "run %s  pipeline %s  %s  %s\n", r.ID, orDash(r.Pipeline), r.Status, round(r.Duration()))
+	if r.Input != "" {
+		fmt.Fprintf(w, "input %s\n", r.Input)
+	}
+	if r.TraceID != "" {
+		fmt.Fprintf(w, "trace %s\n", r.TraceID)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATUS\tROWS_IN\tROWS_OUT\tDURATION\tATTEMPT")
+	for _, s := range r.Steps {
+		dur, in, out, attempt := "-", "-", "-", "-"
+		if s.Status != ledger.Pending {
+			in, out, attempt = fmt.Sprint(s.RowsIn), fmt.Sprint(s.RowsOut), fmt.Sprint(s.Attempt)
+			if s.Status != ledger.Started {
+				dur = round(time.Duration(s.DurationMS) * time.Millisecond)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Status, in, out, dur, attempt)
+	}
+	tw.Flush()
+	for _, s := range r.Steps {
+		if s.Error != nil {
+			fmt.Fprintf(w, "%s failed: %s\n", s.Name, s.Error.Message)
+			if s.Error.Quarantine != "" {
+				fmt.Fprintf(w, "  input quarantined at %s\n", s.Error.Quarantine)
+			}
+		}
+	}
+}
+
+// printRuns prints one line per run, run id first.
+func printRuns(w io.Writer, runs []ledger.Run) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN_ID\tPIPELINE\tSTATUS\tSTARTED\tDURATION\tSTEPS\tTRACE_ID")
+	for _, r := range runs {
+		done := 0
+		for _, s := range r.Steps {
+			if s.Status == ledger.Succeeded {
+				done++
+			}
+		}
+		total := len(r.Expected)
+		if total == 0 {
+			total = len(r.Steps)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.ID, orDash(r.Pipeline), r.Status,
+			r.StartedAt.UTC().Format(time.RFC3339), round(r.Duration()), done, total, orDash(r.TraceID))
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}

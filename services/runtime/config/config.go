@@ -1,0 +1,145 @@
+// Package config is fusion's typed configuration. main reads it from the
+// environment once (FromEnv) and flags may override fields; no other
+// package reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures a fusion process.
+type Config struct {
+	// Home holds everything of the embedded tier: lake, warehouse, catalog,
+	// ledger, pipelines. FUSION_HOME, default ./.fusion.
+	Home string
+	// HomeFromEnv records that FUSION_HOME chose Home.
+	HomeFromEnv bool
+	// Pipelines is the directory of pipeline definitions. FUSION_PIPELINES,
+	// default <home>/pipelines.
+	Pipelines string
+	// Transport selects the tier's messaging: embedded (in process).
+	// FUSION_TRANSPORT.
+	Transport string
+	// Concurrency is how many events each worker handles at once.
+	// FUSION_CONCURRENCY, default 2.
+	Concurrency int
+	// Retries is how often a step retries a transient failure (0-10).
+	// FUSION_RETRIES, default 3.
+	Retries int
+	// EngineThreads and EngineMemory bound the DuckDB engine.
+	// FUSION_ENGINE_THREADS (default: one per CPU), FUSION_ENGINE_MEMORY (default 1GB).
+	EngineThreads int
+	EngineMemory  string
+	// LandingPoll is how often the embedded lake looks for landed files.
+	// FUSION_LANDING_POLL, default 250ms.
+	LandingPoll time.Duration
+	// LogLevel is debug, info, warn or error. FUSION_LOG_LEVEL, default info.
+	LogLevel slog.Level
+}
+
+// Transports.
+const TransportEmbedded = "embedded"
+
+// FromEnv reads the configuration from environment variables through
+// lookup (os.LookupEnv in main) and applies defaults.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	var errs []error
+	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	atoi := func(k string) int {
+		v := get(k)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not a number", k, v))
+		}
+		return n
+	}
+	c.Home = get("FUSION_HOME")
+	c.HomeFromEnv = c.Home != ""
+	c.Pipelines = get("FUSION_PIPELINES")
+	c.Transport = get("FUSION_TRANSPORT")
+	c.Concurrency = atoi("FUSION_CONCURRENCY")
+	c.EngineThreads = atoi("FUSION_ENGINE_THREADS")
+	c.EngineMemory = get("FUSION_ENGINE_MEMORY")
+	c.Retries = -1
+	if v := get("FUSION_RETRIES"); v != "" {
+		c.Retries = atoi("FUSION_RETRIES")
+	}
+	if v := get("FUSION_LANDING_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_LANDING_POLL=%q is not a duration", v))
+		}
+		c.LandingPoll = d
+	}
+	if v := get("FUSION_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_LOG_LEVEL=%q: use debug, info, warn or error", v))
+		}
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// SetDefaults fills unset fields; call it again after overriding Home.
+func (c *Config) SetDefaults() {
+	if c.Home == "" {
+		c.Home = ".fusion"
+	}
+	if c.Transport == "" {
+		c.Transport = TransportEmbedded
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 2
+	}
+	if c.Retries < 0 {
+		c.Retries = 3
+	}
+	if c.EngineMemory == "" {
+		c.EngineMemory = "1GB"
+	}
+	if c.LandingPoll == 0 {
+		c.LandingPoll = 250 * time.Millisecond
+	}
+}
+
+// PipelinesDir is the pipelines directory, defaulting to <home>/pipelines.
+func (c Config) PipelinesDir() string {
+	if c.Pipelines != "" {
+		return c.Pipelines
+	}
+	return filepath.Join(c.Home, "pipelines")
+}
+
+// Validate reports every bad setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Transport != TransportEmbedded {
+		errs = append(errs, fmt.Errorf("FUSION_TRANSPORT=%q: this build supports %q", c.Transport, TransportEmbedded))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		errs = append(errs, fmt.Errorf("FUSION_CONCURRENCY must be 1-256 (got %d)", c.Concurrency))
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, fmt.Errorf("FUSION_RETRIES must be 0-10 (got %d)", c.Retries))
+	}
+	if c.EngineThreads < 0 {
+		errs = append(errs, fmt.Errorf("FUSION_ENGINE_THREADS must not be negative"))
+	}
+	if c.LandingPoll < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("FUSION_LANDING_POLL must be at least 10ms (got %v)", c.LandingPoll))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,44 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Home != ".fusion" || c.PipelinesDir() != ".fusion/pipelines" || c.Concurrency != 2 || c.Retries != 3 || c.LandingPoll != 250*time.Millisecond {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"FUSION_HOME": "/data/f", "FUSION_RETRIES": "0", "FUSION_CONCURRENCY": "8", "FUSION_LOG_LEVEL": "debug", "FUSION_LANDING_POLL": "1s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Home != "/data/f" || c.Retries != 0 || c.Concurrency != 8 || c.LogLevel.String() != "DEBUG" || c.LandingPoll != time.Second {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestErrorsNameTheVariable(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{"FUSION_CONCURRENCY": "many", "FUSION_RETRIES": "11", "FUSION_TRANSPORT": "carrier-pigeon"}))
+	for _, want := range []string{"FUSION_CONCURRENCY", "FUSION_TRANSPORT"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	_, err = FromEnv(env(map[string]string{"FUSION_RETRIES": "11"}))
+	if err == nil || !strings.Contains(err.Error(), "FUSION_RETRIES") {
+		t.Errorf("retries: %v", err)
+	}
+}

@@ -1,0 +1,45 @@
+package ledger
+
+import (
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/fusiondata/fusion/messages"
+)
+
+// Consumer builds the ledger from step events delivered to its queue.
+// expected returns the step names a pipeline expects (nil if unknown).
+func Consumer(l Ledger, expected func(pipeline string) []string) func(*message.Message) error {
+	return func(msg *message.Message) error {
+		env, err := messages.Parse(msg.Payload)
+		if err != nil {
+			return nil // not a step event; nothing to record, nothing to retry
+		}
+		status := messages.Status(env.DetailType)
+		if status == "" {
+			return nil
+		}
+		d, err := messages.Decode(env)
+		if err != nil {
+			return nil
+		}
+		var ev messages.StepEvent
+		switch s := d.(type) {
+		case *messages.StepStarted:
+			ev = s.StepEvent
+		case *messages.StepSucceeded:
+			ev = s.StepEvent
+		case *messages.StepFailed:
+			ev = s.StepEvent
+		}
+		var exp []string
+		if ev.Pipeline != "" {
+			exp = expected(ev.Pipeline)
+		}
+		if err := l.Record(msg.Context(), status, ev, exp); err != nil {
+			return fmt.Errorf("ledger: record %s of %s: %w", status, ev.RunID, err) // redelivered
+		}
+		return nil
+	}
+}

@@ -1,0 +1,54 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/routing"
+)
+
+// RoutedBus is a Bus that evaluates the routing rules itself and publishes
+// one message per matching rule to the rule's target queue: the embedded
+// tier's EventBridge.
+type RoutedBus struct {
+	rules  func() (*routing.Table, error)
+	queues message.Publisher
+}
+
+var _ Bus = (*RoutedBus)(nil)
+
+// NewRoutedBus routes with the table rules returns (called per publish, so
+// rules may change while running) onto the queues of pub.
+func NewRoutedBus(rules func() (*routing.Table, error), pub message.Publisher) *RoutedBus {
+	return &RoutedBus{rules: rules, queues: pub}
+}
+
+func (b *RoutedBus) Publish(ctx context.Context, events ...messages.Envelope) error {
+	table, err := b.rules()
+	if err != nil {
+		return fmt.Errorf("bus: rules: %w", err)
+	}
+	for _, env := range events {
+		if body, _ := env.Marshal(); len(body) > messages.MaxEventBytes {
+			return fmt.Errorf("bus: %s event %s is %d bytes, over the %d byte limit", env.DetailType, env.ID, len(body), messages.MaxEventBytes)
+		}
+		matched, err := table.MatchEnvelope(env)
+		if err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
+		for _, r := range matched {
+			msg, err := ToMessage(env, r.Name)
+			if err != nil {
+				return err
+			}
+			msg.SetContext(ctx)
+			if err := b.queues.Publish(r.Target, msg); err != nil {
+				return fmt.Errorf("bus: deliver %s to %s: %w", env.DetailType, r.Target, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+// Package duckwh is the embedded tier's warehouse: a DuckDB database file.
+package duckwh
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb" // registers the duckdb driver
+
+	"github.com/fusiondata/fusion/services/runtime/engine"
+	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/warehouse"
+)
+
+// Warehouse loads into a DuckDB file. DuckDB lets one process hold a
+// database file at a time, so the file is opened for each operation and
+// closed after it: `fusion query` in another process can read between
+// loads. Opening waits while another process holds the file.
+type Warehouse struct {
+	path        string
+	lockTimeout time.Duration
+	mu          sync.Mutex // one writer at a time within the process
+}
+
+var _ warehouse.Warehouse = (*Warehouse)(nil)
+
+// History is the load-history table; it lives in the warehouse so that a
+// load and its record commit in one transaction.
+const History = "_fusion_loads"
+
+// New returns a warehouse on the DuckDB file at path.
+func New(path string, lockTimeout time.Duration) *Warehouse {
+	if lockTimeout <= 0 {
+		lockTimeout = 30 * time.Second
+	}
+	return &Warehouse{path: path, lockTimeout: lockTimeout}
+}
+
+func (w *Warehouse) Kind() string { return "duckdb" }
+
+func (w *Warehouse) Close() error { return nil }
+
+// open opens the file, waiting while another process holds its lock.
+func (w *Warehouse) open(ctx context.Context, readOnly bool) (*sql.DB, error) {
+	dsn := w.path
+	if readOnly {
+		dsn += "?access_mode=read_only"
+	}
+	deadline := time.Now().Add(w.lockTimeout)
+	wait := 20 * time.Millisecond
+	for {
+		db, err := sql.Open("duckdb", dsn)
+		if err == nil {
+			err = db.PingContext(ctx)
+			if err != nil {
+				db.Close()
+			}
+		}
+		if err == nil {
+			return db, nil
+		}
+		if !strings.Contains(err.Error(), "lock") || time.Now().After(deadline) {
+			return nil, fmt.Errorf("warehouse %s: %w", w.path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Result, error) {
+	if len(req.Files) == 0 {
+		return warehouse.Result{}, fmt.Errorf("load %s: no files", req.LoadID)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	db, err := w.open(ctx, false)
+	if err != nil {
+		return warehouse.Result{}, err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return warehouse.Result{}, err
+	}
+	defer conn.Close()
+
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+History+` (
+		load_id VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, run_id VARCHAR, dataset VARCHAR,
+		mode VARCHAR, rows BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL)`); err != nil {
+		return warehouse.Result{}, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return warehouse.Result{}, err
+	}
+	defer tx.Rollback()
+
+	var done int64
+	switch err := tx.QueryRowContext(ctx, `SELECT rows FROM `+History+` WHERE load_id = ?`, req.LoadID).Scan(&done); {
+	case err == nil:
+		return warehouse.Result{Applied: false, Rows: done}, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return warehouse.Result{}, err
+	}
+
+	src := engine.ReadParquet(req.Files...)
+	table := engine.QuoteQualified(req.Table)
+	if err := prepareTable(ctx, tx, req.Table, src); err != nil {
+		return warehouse.Result{}, err
+	}
+	switch req.Mode {
+	case pipeline.ModeReplace:
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+			return warehouse.Result{}, err
+		}
+	case pipeline.ModeMerge:
+		if err := checkUniqueKeys(ctx, tx, src, req.Keys); err != nil {
+			return warehouse.Result{}, err
+		}
+		var on []string
+		for _, k := range req.Keys {
+			on = append(on, fmt.Sprintf("t.%s IS NOT DISTINCT FROM s.%s", engine.QuoteIdent(k), engine.QuoteIdent(k)))
+		}
+		del := fmt.Sprintf("DELETE FROM %s AS t WHERE EXISTS (SELECT 1 FROM %s AS s WHERE %s)", table, src, strings.Join(on, " AND "))
+		if _, err := tx.ExecContext(ctx, del); err != nil {
+			return warehouse.Result{}, err
+		}
+	case pipeline.ModeAppend:
+	default:
+		return warehouse.Result{}, fmt.Errorf("load %s: unknown mode %q", req.LoadID, req.Mode)
+	}
+	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", table, src))
+	if err != nil {
+		return warehouse.Result{}, fmt.Errorf("load %s into %s: %w", req.LoadID, req.Table, err)
+	}
+	rows, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+History+` VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		req.LoadID, req.Table, req.RunID, req.Dataset, req.Mode, rows, time.Now().UTC()); err != nil {
+		return warehouse.Result{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return warehouse.Result{}, err
+	}
+	return warehouse.Result{Applied: true, Rows: rows}, nil
+}
+
+// prepareTable creates the table from the files' schema, or evolves it:
+// new columns are added (nullable), a changed type is refused.
+func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) error {
+	schemaName, tableName := "main", name
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		schemaName, tableName = name[:i], name[i+1:]
+		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+engine.QuoteIdent(schemaName)); err != nil {
+			return err
+		}
+	}
+	existing := map[string]string{}
+	rows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = ? AND table_name = ?`, schemaName, tableName)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c, t string
+		if err := rows.Scan(&c, &t); err != nil {
+			rows.Close()
+			return err
+		}
+		existing[strings.ToLower(c)] = t
+	}
+	rows.Close()
+	table := engine.QuoteQualified(name)
+	if len(existing) == 0 {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s LIMIT 0", table, src))
+		return err
+	}
+	incoming, err := engine.Describe(ctx, tx, "SELECT * FROM "+src)
+	if err != nil {
+		return err
+	}
+	var problems []string
+	for _, c := range incoming {
+		have, ok := existing[strings.ToLower(c.Name)]
+		switch {
+		case !ok:
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, engine.QuoteIdent(c.Name), c.Type)); err != nil {
+				return err
+			}
+		case have != c.Type:
+			problems = append(problems, fmt.Sprintf("column %s is %s in %s but %s in the data", c.Name, have, name, c.Type))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", warehouse.ErrIncompatible, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkUniqueKeys refuses a merge whose input repeats a key: which of the
+// repeated rows should win is not the loader's to guess.
+func checkUniqueKeys(ctx context.Context, tx *sql.Tx, src string, keys []string) error {
+	cols := engine.QuoteIdents(keys)
+	q := fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1 LIMIT 1", cols, src)
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return rows.Err()
+	}
+	vals := make([]any, len(keys)+1)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return err
+	}
+	var parts []string
+	for i, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, vals[i]))
+	}
+	return fmt.Errorf("%w: merge key (%s) appears %v times in the data", warehouse.ErrIncompatible, strings.Join(parts, ", "), vals[len(keys)])
+}
+
+func (w *Warehouse) Query(ctx context.Context, query string, fn func([]string, []any) error) error {
+	var db *sql.DB
+	var err error
+	if _, serr := os.Stat(w.path); errors.Is(serr, fs.ErrNotExist) {
+		db, err = sql.Open("duckdb", "") // nothing loaded yet: an empty database answers
+	} else {
+		db, err = w.open(ctx, true)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	if err := fn(cols, nil); err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := fn(cols, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

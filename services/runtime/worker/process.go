@@ -1,0 +1,262 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/telemetry"
+)
+
+// process handles one delivery. It returns an error only to have the
+// message redelivered (shutdown, or the bus refusing an event); every
+// other outcome — success, bad input, exhausted retries — is final.
+func (r *Runtime) process(w *Worker, msg *message.Message) error {
+	ctx := msg.Context()
+	env, err := messages.Parse(msg.Payload)
+	if err != nil {
+		return r.deadLetter(w.Name, msg, err, nil)
+	}
+	handler, ok := w.Handlers[env.DetailType]
+	if !ok {
+		return r.deadLetter(w.Name, msg, fmt.Errorf("%w: worker %s does not consume %q", messages.ErrUnknownType, w.Name, env.DetailType), nil)
+	}
+	detail, err := messages.Decode(env)
+	if err != nil {
+		return r.deadLetter(w.Name, msg, err, nil)
+	}
+	in, err := r.resolve(w, env, detail)
+	if err != nil {
+		if in == nil {
+			return r.deadLetter(w.Name, msg, err, nil)
+		}
+		in.Attempt = 1
+		return r.fail(ctx, w, msg, in, r.deps.Now(), err)
+	}
+	if in.Step.Name == "" {
+		r.log.Info("no step of the pipeline consumes this event here; ignored",
+			"worker", w.Name, "pipeline", in.Run.Pipeline, "detail_type", env.DetailType, "event_id", env.ID)
+		return nil
+	}
+	return r.runStep(ctx, w, handler, msg, in)
+}
+
+// resolve finds the run, pipeline and step an event belongs to. An error
+// with a non-nil Input is a failure of that step; with a nil Input the
+// event itself is unusable.
+func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Detail) (*Input, error) {
+	in := &Input{Event: env, Detail: detail}
+	if oc, ok := detail.(*messages.ObjectCreated); ok {
+		// A new object starts a run; its pipeline is whichever claims the key.
+		in.Run = messages.RunRef{RunID: oc.RunID(env.Time)}
+		in.Step = pipeline.Step{Name: "ingest", Worker: w.Name, Consumes: env.DetailType}
+		p, err := r.deps.Pipelines.ForKey(oc.Object.Key)
+		if err != nil {
+			return in, &InputError{Object: oc.Object.Key, File: oc.Object.Key, Err: err}
+		}
+		in.Run.Pipeline, in.Pipeline = p.Name, p
+		return in, nil
+	}
+	ref, ok := detail.(interface{ Ref() messages.RunRef })
+	if !ok {
+		return nil, fmt.Errorf("%w: %s carries no run", messages.ErrMalformed, env.DetailType)
+	}
+	in.Run = ref.Ref()
+	in.Step = pipeline.Step{Name: w.Name, Worker: w.Name, Consumes: env.DetailType}
+	p, err := r.deps.Pipelines.Get(in.Run.Pipeline)
+	if err != nil {
+		return in, Permanent(err)
+	}
+	in.Pipeline = p
+	step, ok := p.StepFor(w.Name, env.DetailType)
+	if !ok {
+		in.Step.Name = ""
+		return in, nil
+	}
+	in.Step = step
+	return in, nil
+}
+
+func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *message.Message, in *Input) error {
+	ctx, span := r.startSpan(ctx, w, in)
+	defer span.End()
+	log := r.log.With("worker", w.Name, "step", in.Step.Name, "run_id", in.Run.RunID, "pipeline", in.Run.Pipeline, "event_id", in.Event.ID)
+
+	var out Output
+	var err error
+	var started time.Time
+	for attempt := 1; ; attempt++ {
+		in.Attempt = attempt
+		started = r.deps.Now()
+		if perr := r.publishStep(ctx, messages.TypeStepStarted, w, in, started, Output{}, nil); perr != nil {
+			log.Warn("step started event not published", "error", perr)
+		}
+		out, err = call(ctx, h, in)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the message returns to its queue
+		}
+		if IsPermanent(err) || attempt > r.cfg.Retry.MaxRetries {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			return r.fail(ctx, w, msg, in, started, err)
+		}
+		wait := r.cfg.Retry.Backoff(attempt)
+		log.Warn("step failed, retrying", "attempt", attempt, "error", err, "backoff", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+
+	events := make([]messages.Envelope, 0, len(out.Events))
+	for _, d := range out.Events {
+		injectTrace(ctx, d)
+		env, err := messages.New(d, r.deps.Now())
+		if err != nil {
+			return err
+		}
+		events = append(events, env)
+	}
+	if err := r.tr.Bus.Publish(ctx, events...); err != nil {
+		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
+	}
+	if err := r.publishStep(ctx, messages.TypeStepSucceeded, w, in, started, out, nil); err != nil {
+		return err
+	}
+	span.SetAttributes(attribute.Int64("fusion.rows_in", out.RowsIn), attribute.Int64("fusion.rows_out", out.RowsOut))
+	log.Info("step succeeded", "attempt", in.Attempt, "rows_in", out.RowsIn, "rows_out", out.RowsOut,
+		"bytes", out.Bytes, "duration_ms", r.deps.Now().Sub(started).Milliseconds())
+	return nil
+}
+
+// call runs a handler, turning a panic into an error.
+func call(ctx context.Context, h Handler, in *Input) (out Output, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, in)
+}
+
+// fail finishes a step that failed for good: bad input goes to quarantine,
+// the failure is recorded, and the event goes to the dead-letter queue with
+// its reason.
+func (r *Runtime) fail(ctx context.Context, w *Worker, msg *message.Message, in *Input, started time.Time, err error) error {
+	quarantined := ""
+	var ie *InputError
+	if errors.As(err, &ie) && ie.Object != "" && r.deps.Lake != nil {
+		q, qerr := quarantine(ctx, r.deps.Lake, in, w.Name, ie)
+		if qerr != nil {
+			return fmt.Errorf("quarantine %s: %w", ie.Object, qerr) // retried on redelivery
+		}
+		quarantined = q
+	}
+	r.log.Error("step failed", "worker", w.Name, "step", in.Step.Name, "run_id", in.Run.RunID, "pipeline", in.Run.Pipeline,
+		"attempt", in.Attempt, "error", err.Error(), "permanent", IsPermanent(err), "quarantine", quarantined)
+	if perr := r.publishStep(ctx, messages.TypeStepFailed, w, in, started, Output{}, stepError(err, quarantined)); perr != nil {
+		return perr
+	}
+	return r.deadLetter(w.Name, msg, err, in)
+}
+
+// deadLetter moves a message to its queue's dead-letter queue with the
+// reason; the original delivery is then acknowledged.
+func (r *Runtime) deadLetter(queue string, msg *message.Message, reason error, in *Input) error {
+	if r.tr.DeadLetters == nil {
+		r.log.Error("event rejected", "queue", queue, "error", reason.Error())
+		return nil
+	}
+	dl := message.NewMessage(msg.UUID, msg.Payload)
+	for k, v := range msg.Metadata {
+		dl.Metadata.Set(k, v)
+	}
+	dl.Metadata.Set("dead_letter_reason", reason.Error())
+	dl.Metadata.Set("dead_letter_queue", queue)
+	if in != nil {
+		dl.Metadata.Set("run_id", in.Run.RunID)
+		dl.Metadata.Set("step", in.Step.Name)
+		dl.Metadata.Set("attempts", fmt.Sprint(in.Attempt))
+		if tc, ok := in.Detail.(messages.Traced); ok {
+			dl.Metadata.Set("traceparent", tc.Trace().Traceparent)
+		}
+	}
+	r.log.Warn("event dead-lettered", "queue", queue, "event", msg.UUID, "error", reason.Error())
+	return r.tr.DeadLetters.Publish(DeadLetterQueue(queue), dl)
+}
+
+func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker, in *Input, started time.Time, out Output, se *messages.StepError) error {
+	ev := messages.StepEvent{
+		RunRef: in.Run, Step: in.Step.Name, Worker: w.Name, Input: stepInput(in), Attempt: in.Attempt,
+		StartedAt: started.UTC(), RowsIn: out.RowsIn, RowsOut: out.RowsOut, Bytes: out.Bytes, Error: se,
+	}
+	if detailType != messages.TypeStepStarted {
+		ev.DurationMS = max(r.deps.Now().Sub(started).Milliseconds(), 0)
+	}
+	var d messages.Detail
+	switch detailType {
+	case messages.TypeStepStarted:
+		d = &messages.StepStarted{StepEvent: ev}
+	case messages.TypeStepSucceeded:
+		d = &messages.StepSucceeded{StepEvent: ev}
+	default:
+		d = &messages.StepFailed{StepEvent: ev}
+	}
+	injectTrace(ctx, d)
+	env, err := messages.New(d, r.deps.Now())
+	if err != nil {
+		return err
+	}
+	return r.tr.Bus.Publish(ctx, env)
+}
+
+// stepInput names what the step consumed: the object key or the dataset.
+func stepInput(in *Input) string {
+	switch d := in.Detail.(type) {
+	case *messages.ObjectCreated:
+		return d.Object.Key
+	case *messages.DatasetIngested:
+		return d.Dataset.Name
+	case *messages.DatasetTransformed:
+		return d.Dataset.Name
+	case *messages.TrainingDataBuilt:
+		return d.Input.Name
+	case *messages.PredictionsReady:
+		return d.Dataset.Name
+	}
+	return ""
+}
+
+func (r *Runtime) startSpan(ctx context.Context, w *Worker, in *Input) (context.Context, trace.Span) {
+	if tc, ok := in.Detail.(messages.Traced); ok {
+		ctx = telemetry.Propagator.Extract(ctx, telemetry.DetailCarrier{TC: tc.Trace()})
+	}
+	return r.tracer.Start(ctx, w.Name+" "+in.Step.Name,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("fusion.run_id", in.Run.RunID),
+			attribute.String("fusion.pipeline", in.Run.Pipeline),
+			attribute.String("fusion.step", in.Step.Name),
+			attribute.String("messaging.message.id", in.Event.ID),
+			attribute.String("cloudevents.event_type", in.Event.DetailType),
+		))
+}
+
+// injectTrace puts the current span's context into an outgoing detail.
+func injectTrace(ctx context.Context, d messages.Detail) {
+	if tc, ok := d.(messages.Traced); ok {
+		telemetry.Propagator.Inject(ctx, telemetry.DetailCarrier{TC: tc.Trace()})
+	}
+}

@@ -1,0 +1,222 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/routing"
+	"github.com/fusiondata/fusion/services/runtime/transport"
+	"github.com/fusiondata/fusion/services/runtime/transport/inproc"
+	"github.com/fusiondata/fusion/services/runtime/worker"
+)
+
+const runID = "20261121-151600-3fa9c2"
+
+const def = `name: p
+transform: {sql: SELECT 1}
+load: [{dataset: curated, table: t}]
+`
+
+type harness struct {
+	broker *inproc.Broker
+	bus    transport.Bus
+	spans  *tracetest.SpanRecorder
+	rt     *worker.Runtime
+}
+
+func newHarness(t *testing.T, retries int) *harness {
+	t.Helper()
+	reg, err := pipeline.NewRegistry(fstest.MapFS{"p.yaml": {Data: []byte(def)}}, "pipelines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := routing.NewTable(routing.ForPipelines(reg.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{broker: inproc.NewBroker(inproc.Config{}), spans: tracetest.NewSpanRecorder()}
+	h.bus = transport.NewRoutedBus(func() (*routing.Table, error) { return table, nil }, h.broker.Publisher())
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
+	h.rt, err = worker.New(worker.Config{Concurrency: 1, Retry: worker.RetryPolicy{MaxRetries: retries, Initial: time.Millisecond, Max: 2 * time.Millisecond}},
+		worker.Deps{Pipelines: reg}, worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// run runs one worker until the returned stop is called.
+func (h *harness) run(t *testing.T, w *worker.Worker) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.rt.Run(ctx, []*worker.Worker{w}) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// next receives the next message of a queue.
+func (h *harness) next(t *testing.T, queue string) (*message.Message, messages.Envelope) {
+	t.Helper()
+	sub := h.broker.Subscriber()
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msgs, _ := sub.Subscribe(ctx, queue)
+	select {
+	case m := <-msgs:
+		m.Ack()
+		env, _ := messages.Parse(m.Payload) // dead letters may not parse
+		return m, env
+	case <-ctx.Done():
+		t.Fatalf("nothing on %s", queue)
+	}
+	return nil, messages.Envelope{}
+}
+
+func ingested(t *testing.T) messages.Envelope {
+	env, err := messages.New(&messages.DatasetIngested{
+		RunRef:       messages.RunRef{RunID: runID, Pipeline: "p"},
+		TraceContext: messages.TraceContext{Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+		Raw:          messages.ObjectRef{Key: "raw/p/x.csv"},
+		Dataset:      messages.DatasetRef{Name: "p.raw", Objects: []string{"raw/p/x.parquet"}, Rows: 3},
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func transformed() messages.Detail {
+	return &messages.DatasetTransformed{RunRef: messages.RunRef{RunID: runID, Pipeline: "p"},
+		Dataset: messages.DatasetRef{Name: "p.curated", Objects: []string{"curated/p/x.parquet"}, Rows: 2}}
+}
+
+func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
+	h := newHarness(t, 3)
+	var calls atomic.Int32
+	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(ctx context.Context, in *worker.Input) (worker.Output, error) {
+			switch calls.Add(1) {
+			case 1:
+				return worker.Output{}, errors.New("warehouse unavailable")
+			case 2:
+				panic("boom")
+			}
+			if in.Attempt != 3 || in.Step.Name != "transform" || in.Run.RunID != runID {
+				t.Errorf("input %+v", in)
+			}
+			return worker.Output{RowsIn: 3, RowsOut: 2, Events: []messages.Detail{transformed()}}, nil
+		},
+	}})
+	if err := h.bus.Publish(context.Background(), ingested(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The output reaches the loader, carrying the run's trace.
+	_, out := h.next(t, "loader")
+	d, _ := messages.Decode(out)
+	tc := d.(*messages.DatasetTransformed).Traceparent
+	if out.DetailType != messages.TypeDatasetTransformed || tc[3:35] != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("published %s with traceparent %q", out.DetailType, tc)
+	}
+	// The ledger hears: started x3, then succeeded with the counts.
+	var statuses []string
+	var last *messages.StepEvent
+	for len(statuses) < 4 {
+		_, env := h.next(t, routing.LedgerQueue)
+		statuses = append(statuses, messages.Status(env.DetailType))
+		d, _ := messages.Decode(env)
+		if s, ok := d.(*messages.StepSucceeded); ok {
+			last = &s.StepEvent
+		}
+	}
+	if last == nil || last.Attempt != 3 || last.RowsOut != 2 || last.Step != "transform" {
+		t.Errorf("statuses %v, succeeded %+v", statuses, last)
+	}
+	if calls.Load() != 3 {
+		t.Errorf("%d calls", calls.Load())
+	}
+	spans := h.spans.Ended()
+	if len(spans) != 1 || spans[0].Name() != "transform transform" || spans[0].Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("spans %v", spans)
+	}
+}
+
+func TestPermanentErrorsFailAtOnceAndDeadLetter(t *testing.T) {
+	h := newHarness(t, 3)
+	var calls atomic.Int32
+	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) {
+			calls.Add(1)
+			return worker.Output{}, &worker.InputError{File: "landing/p/x.csv", Line: 7, Field: "amount", Err: errors.New(`"lots" is not a valid DOUBLE`)}
+		},
+	}})
+	if err := h.bus.Publish(context.Background(), ingested(t)); err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
+	if got := dl.Metadata.Get("dead_letter_reason"); got != `landing/p/x.csv:7: amount: "lots" is not a valid DOUBLE` {
+		t.Errorf("reason %q", got)
+	}
+	if dl.Metadata.Get("run_id") != runID || dl.Metadata.Get("step") != "transform" || dl.Metadata.Get("traceparent") == "" {
+		t.Errorf("dead letter metadata %v", dl.Metadata)
+	}
+	for {
+		_, env := h.next(t, routing.LedgerQueue)
+		if env.DetailType != messages.TypeStepFailed {
+			continue
+		}
+		d, _ := messages.Decode(env)
+		e := d.(*messages.StepFailed).Error
+		if e.Line != 7 || e.Field != "amount" || !e.Permanent {
+			t.Errorf("step error %+v", e)
+		}
+		break
+	}
+	if calls.Load() != 1 {
+		t.Errorf("bad input handled %d times", calls.Load())
+	}
+}
+
+func TestExhaustedRetriesDeadLetter(t *testing.T) {
+	h := newHarness(t, 2)
+	var calls atomic.Int32
+	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) {
+			calls.Add(1)
+			return worker.Output{}, errors.New("still down")
+		},
+	}})
+	h.bus.Publish(context.Background(), ingested(t))
+	dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
+	if dl.Metadata.Get("attempts") != "3" || calls.Load() != 3 {
+		t.Errorf("attempts %s, calls %d", dl.Metadata.Get("attempts"), calls.Load())
+	}
+}
+
+func TestUnusableEventsAreDeadLettered(t *testing.T) {
+	h := newHarness(t, 3)
+	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) { return worker.Output{}, nil },
+	}})
+	pub := h.broker.Publisher()
+	good := ingested(t)
+	unknown := good
+	unknown.DetailType = "fusion.dataset.ingested.v9"
+	unknownBody, _ := unknown.Marshal()
+	for _, body := range [][]byte{[]byte("not json at all"), unknownBody} {
+		pub.Publish("transform", message.NewMessage("m", body))
+		dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
+		if dl.Metadata.Get("dead_letter_reason") == "" {
+			t.Error("no reason")
+		}
+	}
+}
