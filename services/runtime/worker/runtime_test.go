@@ -144,6 +144,12 @@ func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Errorf("%d calls", calls.Load())
 	}
+	// The span ends as the handler invocation returns, just after the
+	// succeeded event is out.
+	deadline := time.Now().Add(2 * time.Second)
+	for len(h.spans.Ended()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	spans := h.spans.Ended()
 	if len(spans) != 1 || spans[0].Name() != "transform transform" || spans[0].Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("spans %v", spans)
