@@ -3,11 +3,13 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fusiondata/fusion/services/runtime/platform"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 )
 
@@ -20,7 +22,7 @@ prints the result as CSV with a header line. It works while "fusion run" is
 running: the warehouse file is opened between loads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wh := duckwh.New(a.cfg.Home+"/warehouse.duckdb", 30*time.Second)
+			wh := duckwh.New(filepath.Join(a.cfg.Home, platform.WarehouseFile), 30*time.Second, a.cfg.EngineMemory)
 			w := csv.NewWriter(a.out)
 			record := []string{}
 			err := wh.Query(cmd.Context(), args[0], func(cols []string, row []any) error {

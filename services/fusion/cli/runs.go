@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"path/filepath"
+
 	"github.com/spf13/cobra"
 
 	"github.com/fusiondata/fusion/services/runtime/metastore"
@@ -17,7 +19,7 @@ start, duration, steps done and trace id. With a RUN_ID it prints that run's
 steps with their status, rows in and out, duration and attempt.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := metastore.Open(a.cfg.Home + "/" + platform.MetaFile)
+			store, err := metastore.Open(filepath.Join(a.cfg.Home, platform.MetaFile))
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 	"sync"
 
 	"github.com/fusiondata/fusion/messages"
@@ -31,7 +30,7 @@ func New(d worker.Deps) (*worker.Worker, error) {
 	if d.Engine == nil || d.Lake == nil || d.Catalog == nil {
 		return nil, errors.New("inference needs an engine, a lake and a catalog")
 	}
-	h := &scorer{deps: d, functions: map[string]loaded{}}
+	h := &scorer{deps: d, models: map[string]loaded{}}
 	return &worker.Worker{Name: pipeline.WorkerInference, Handlers: map[string]worker.Handler{
 		messages.TypeDatasetTransformed: h.score,
 		messages.TypeTrainingDataBuilt:  h.score,
@@ -39,14 +38,14 @@ func New(d worker.Deps) (*worker.Worker, error) {
 }
 
 type scorer struct {
-	deps      worker.Deps
-	mu        sync.Mutex
-	functions map[string]loaded // by model version and file tag
+	deps   worker.Deps
+	mu     sync.Mutex
+	models map[string]loaded // by model version and file tag
 }
 
 type loaded struct {
-	meta model.Meta
-	fn   string // the SQL function that scores with it
+	meta  model.Meta
+	model model.Predictor
 }
 
 // ModelKey is where a registered model version's model.yaml lives.
@@ -77,30 +76,26 @@ func (h *scorer) score(ctx context.Context, in *worker.Input) (worker.Output, er
 	}
 	defer release()
 
-	args := make([]string, len(m.meta.Features))
-	for i, f := range m.meta.Features {
-		args[i] = "CAST(" + engine.QuoteIdent(f) + " AS DOUBLE)"
-	}
-	query := fmt.Sprintf("SELECT %s, %s(%s) AS score, %s AS model, %s AS model_version, %s AS run_id FROM %s",
-		engine.QuoteIdents(inf.Keys), m.fn, strings.Join(args, ", "),
-		engine.QuoteString(m.meta.Name), engine.QuoteString(m.meta.Version), engine.QuoteString(in.Run.RunID), engine.ReadParquet(paths...))
-
-	conn, err := h.deps.Engine.Conn(ctx)
-	if err != nil {
-		return worker.Output{}, err
-	}
-	defer conn.Close()
-	schema, err := engine.Describe(ctx, conn, query)
-	if err != nil {
-		return worker.Output{}, worker.Permanent(fmt.Errorf("%s: inference: %w", p.File, err))
-	}
 	tmp, err := os.CreateTemp(h.deps.Engine.TempDir(), "predictions-*.parquet")
 	if err != nil {
 		return worker.Output{}, err
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	rows, err := engine.CopyToParquet(ctx, conn, query, tmp.Name())
+	rows, err := scoreToParquet(ctx, h.deps.Engine, scoring{
+		files: paths, keys: inf.Keys, features: m.meta.Features, model: m.model,
+		extra: fmt.Sprintf("%s AS model, %s AS model_version, %s AS run_id",
+			engine.QuoteString(m.meta.Name), engine.QuoteString(m.meta.Version), engine.QuoteString(in.Run.RunID)),
+	}, tmp.Name())
+	if err != nil {
+		return worker.Output{}, err
+	}
+	conn, err := h.deps.Engine.Conn(ctx)
+	if err != nil {
+		return worker.Output{}, err
+	}
+	schema, err := engine.Describe(ctx, conn, "SELECT * FROM "+engine.ReadParquet(tmp.Name()))
+	conn.Close()
 	if err != nil {
 		return worker.Output{}, err
 	}
@@ -121,9 +116,9 @@ func (h *scorer) score(ctx context.Context, in *worker.Input) (worker.Output, er
 	}, nil
 }
 
-// model loads a registered model version from the lake and makes it
-// callable from SQL. Loaded models are kept: a version is immutable, and
-// a replaced file has a new tag and is loaded again.
+// model loads a registered model version from the lake. Loaded models are
+// kept: a version is immutable, and a replaced file has a new tag and is
+// loaded again.
 func (h *scorer) model(ctx context.Context, name, version string) (loaded, error) {
 	metaKey := ModelKey(name, version)
 	metaObj, err := h.deps.Lake.Stat(ctx, metaKey)
@@ -154,7 +149,7 @@ func (h *scorer) model(ctx context.Context, name, version string) (loaded, error
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if l, ok := h.functions[tag]; ok {
+	if l, ok := h.models[tag]; ok {
 		return l, nil
 	}
 	r, err := h.deps.Lake.Open(ctx, fileKey)
@@ -166,16 +161,8 @@ func (h *scorer) model(ctx context.Context, name, version string) (loaded, error
 	if err != nil {
 		return loaded{}, worker.Permanent(err)
 	}
-	conn, err := h.deps.Engine.Conn(ctx)
-	if err != nil {
-		return loaded{}, err
-	}
-	defer conn.Close()
-	l := loaded{meta: meta, fn: "fusion_score_" + tag}
-	if err := model.RegisterSQL(conn, l.fn, pred); err != nil {
-		return loaded{}, err
-	}
-	h.functions[tag] = l
+	l := loaded{meta: meta, model: pred}
+	h.models[tag] = l
 	return l, nil
 }
 

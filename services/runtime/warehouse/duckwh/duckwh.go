@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 type Warehouse struct {
 	path        string
 	lockTimeout time.Duration
+	memoryLimit string
 	mu          sync.Mutex // one writer at a time within the process
 }
 
@@ -35,12 +37,14 @@ var _ warehouse.Warehouse = (*Warehouse)(nil)
 // load and its record commit in one transaction.
 const History = "_fusion_loads"
 
-// New returns a warehouse on the DuckDB file at path.
-func New(path string, lockTimeout time.Duration) *Warehouse {
+// New returns a warehouse on the DuckDB file at path. Opening waits up to
+// lockTimeout (default 30s) for another process to release the file;
+// memoryLimit bounds DuckDB's memory ("" for DuckDB's default, 80% of RAM).
+func New(path string, lockTimeout time.Duration, memoryLimit string) *Warehouse {
 	if lockTimeout <= 0 {
 		lockTimeout = 30 * time.Second
 	}
-	return &Warehouse{path: path, lockTimeout: lockTimeout}
+	return &Warehouse{path: path, lockTimeout: lockTimeout, memoryLimit: memoryLimit}
 }
 
 func (w *Warehouse) Kind() string { return "duckdb" }
@@ -49,9 +53,16 @@ func (w *Warehouse) Close() error { return nil }
 
 // open opens the file, waiting while another process holds its lock.
 func (w *Warehouse) open(ctx context.Context, readOnly bool) (*sql.DB, error) {
-	dsn := w.path
+	q := url.Values{}
 	if readOnly {
-		dsn += "?access_mode=read_only"
+		q.Set("access_mode", "read_only")
+	}
+	if w.memoryLimit != "" {
+		q.Set("memory_limit", w.memoryLimit)
+	}
+	dsn := w.path
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
 	}
 	deadline := time.Now().Add(w.lockTimeout)
 	wait := 20 * time.Millisecond
@@ -116,15 +127,22 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 
 	src := engine.ReadParquet(req.Files...)
 	table := engine.QuoteQualified(req.Table)
-	if err := prepareTable(ctx, tx, req.Table, src); err != nil {
+	created, err := prepareTable(ctx, tx, req.Table, src)
+	if err != nil {
 		return warehouse.Result{}, err
 	}
-	switch req.Mode {
-	case pipeline.ModeReplace:
+	switch {
+	case created: // nothing to replace or merge with
+		if req.Mode == pipeline.ModeMerge {
+			if err := checkUniqueKeys(ctx, tx, src, req.Keys); err != nil {
+				return warehouse.Result{}, err
+			}
+		}
+	case req.Mode == pipeline.ModeReplace:
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return warehouse.Result{}, err
 		}
-	case pipeline.ModeMerge:
+	case req.Mode == pipeline.ModeMerge:
 		if err := checkUniqueKeys(ctx, tx, src, req.Keys); err != nil {
 			return warehouse.Result{}, err
 		}
@@ -136,7 +154,7 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 		if _, err := tx.ExecContext(ctx, del); err != nil {
 			return warehouse.Result{}, err
 		}
-	case pipeline.ModeAppend:
+	case req.Mode == pipeline.ModeAppend:
 	default:
 		return warehouse.Result{}, fmt.Errorf("load %s: unknown mode %q", req.LoadID, req.Mode)
 	}
@@ -155,27 +173,28 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	return warehouse.Result{Applied: true, Rows: rows}, nil
 }
 
-// prepareTable creates the table from the files' schema, or evolves it:
-// new columns are added (nullable), a changed type is refused.
-func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) error {
+// prepareTable creates the table from the files' schema (created is then
+// true), or evolves it: new columns are added (nullable), a changed type is
+// refused.
+func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) (created bool, err error) {
 	schemaName, tableName := "main", name
 	if i := strings.IndexByte(name, '.'); i >= 0 {
 		schemaName, tableName = name[:i], name[i+1:]
 		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+engine.QuoteIdent(schemaName)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	existing := map[string]string{}
 	rows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = ? AND table_name = ?`, schemaName, tableName)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for rows.Next() {
 		var c, t string
 		if err := rows.Scan(&c, &t); err != nil {
 			rows.Close()
-			return err
+			return false, err
 		}
 		existing[strings.ToLower(c)] = t
 	}
@@ -183,11 +202,11 @@ func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) error {
 	table := engine.QuoteQualified(name)
 	if len(existing) == 0 {
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s LIMIT 0", table, src))
-		return err
+		return err == nil, err
 	}
 	incoming, err := engine.Describe(ctx, tx, "SELECT * FROM "+src)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var problems []string
 	for _, c := range incoming {
@@ -195,16 +214,16 @@ func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) error {
 		switch {
 		case !ok:
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, engine.QuoteIdent(c.Name), c.Type)); err != nil {
-				return err
+				return false, err
 			}
 		case have != c.Type:
 			problems = append(problems, fmt.Sprintf("column %s is %s in %s but %s in the data", c.Name, have, name, c.Type))
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s", warehouse.ErrIncompatible, strings.Join(problems, "; "))
+		return false, fmt.Errorf("%w: %s", warehouse.ErrIncompatible, strings.Join(problems, "; "))
 	}
-	return nil
+	return false, nil
 }
 
 // checkUniqueKeys refuses a merge whose input repeats a key: which of the
