@@ -30,6 +30,9 @@ seconds() { awk '{ d=$1; s=0; if (d ~ /ms$/) { sub(/ms$/,"",d); s=d/1000 } else 
 
 rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+pid=""
+trap '[[ -z "$pid" ]] || kill "$pid" 2>/dev/null || true' EXIT
+
 results=()
 first_rss=""
 for rows in "${sizes[@]}"; do
@@ -40,9 +43,12 @@ for rows in "${sizes[@]}"; do
   home=$(mktemp -d "$out/home-XXXX")
   FUSION_LANDING_POLL=50ms "$out/fusion" run --home "$home" 2>"$home.log" &
   pid=$!
+  sleep 1
+  kill -0 "$pid" 2>/dev/null || { cat "$home.log" >&2; exit 1; }
   summary=$("$out/fusion" ingest "$csv" --home "$home" --pipeline churn --wait --timeout 30m)
   peak_kb=$(rss_kb "$pid")
   kill -INT "$pid"; wait "$pid" || true
+  pid=""
   run_line=$(echo "$summary" | grep -m1 '^run ')
   echo "$run_line" | grep -q succeeded || { echo "$summary" >&2; exit 1; }
   fusion_s=$(echo "$run_line" | awk '{print $NF}' | seconds)

@@ -39,13 +39,14 @@ def main(csv, model_txt, out_dir):
     start = time.perf_counter()
 
     # ingest: keep the bytes, parse with the declared types, Parquet copy
+    # (Parquet files are snappy-compressed, pyarrow's default and fusion's)
     shutil.copyfile(csv, out / "raw.csv")
     df = pd.read_csv(csv, dtype=DTYPES, parse_dates=["signup_date"])
     source_rows = len(df)
     for col in ("customer_id", "plan", "monthly_fee"):
         if df[col].isna().any():
             raise SystemExit(f"{col}: a value is required")
-    df.to_parquet(out / "raw.parquet", compression="zstd", index=False)
+    df.to_parquet(out / "raw.parquet", index=False)
 
     # transform
     df = df[df["monthly_fee"] > 0].copy()
@@ -59,7 +60,7 @@ def main(csv, model_txt, out_dir):
     curated = df[["customer_id", "signup_date", "country", "plan", "plan_tier", "monthly_fee", "net_monthly_fee",
                   "tenure_months", "sessions_30d", "avg_session_minutes", "minutes_30d", "support_tickets_90d",
                   "payment_failures_90d", "last_login_days_ago", "discount_pct", "churned"]]
-    curated.to_parquet(out / "curated.parquet", compression="zstd", index=False)
+    curated.to_parquet(out / "curated.parquet", index=False)
 
     # training set: the same split as fusion (md5 of the key), manifest of statistics
     bucket = curated["customer_id"].astype(str).map(lambda k: int(hashlib.md5(k.encode()).hexdigest()[:8], 16)).to_numpy() / 2.0**32
@@ -68,7 +69,7 @@ def main(csv, model_txt, out_dir):
     cols = ["customer_id"] + FEATURES + ["churned"]
     for name in ("train", "validation", "test"):
         part = curated.loc[split == name, cols]
-        part.to_parquet(out / f"{name}.parquet", compression="zstd", index=False)
+        part.to_parquet(out / f"{name}.parquet", index=False)
         stats = part[FEATURES].astype("float64").agg(["count", "min", "max", "mean", "std"])
         manifest[name] = {"rows": len(part), "label_counts": part["churned"].value_counts().to_dict(),
                           "features": stats.to_dict()}
@@ -80,7 +81,7 @@ def main(csv, model_txt, out_dir):
     predictions = pd.DataFrame({"customer_id": curated["customer_id"].to_numpy(), "score": scores})
     predictions["model"] = pd.array(["churn_lgbm"] * len(predictions), dtype="string")
     predictions["model_version"] = pd.array(["1"] * len(predictions), dtype="string")
-    predictions.to_parquet(out / "predictions.parquet", compression="zstd", index=False)
+    predictions.to_parquet(out / "predictions.parquet", index=False)
 
     # load into a DuckDB warehouse
     con = duckdb.connect(str(out / "warehouse.duckdb"))

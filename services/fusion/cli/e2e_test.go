@@ -35,7 +35,7 @@ func fusion(t *testing.T, args ...string) (int, string, string) {
 func query(t *testing.T, home, sql string) [][]string {
 	t.Helper()
 	var rows [][]string
-	err := duckwh.New(filepath.Join(home, platform.WarehouseFile), 0, "").Query(context.Background(), sql, func(_ []string, row []any) error {
+	err := duckwh.New(filepath.Join(home, platform.WarehouseFile), duckwh.Options{}).Query(context.Background(), sql, func(_ []string, row []any) error {
 		if row != nil {
 			r := make([]string, len(row))
 			for i, v := range row {

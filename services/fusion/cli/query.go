@@ -22,7 +22,7 @@ prints the result as CSV with a header line. It works while "fusion run" is
 running: the warehouse file is opened between loads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wh := duckwh.New(filepath.Join(a.cfg.Home, platform.WarehouseFile), 30*time.Second, a.cfg.EngineMemory)
+			wh := duckwh.New(filepath.Join(a.cfg.Home, platform.WarehouseFile), duckwh.Options{MemoryLimit: a.cfg.EngineMemory})
 			w := csv.NewWriter(a.out)
 			record := []string{}
 			err := wh.Query(cmd.Context(), args[0], func(cols []string, row []any) error {

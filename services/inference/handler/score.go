@@ -73,33 +73,36 @@ func scoreToParquet(ctx context.Context, e *engine.Engine, job scoring, out stri
 	return rows, err
 }
 
-// scoredReader is an arrow.RecordReader of (keys..., score) records.
+// scoredReader is an arrow.RecordReader of (keys..., score) records. A
+// producer goroutine reads and scores slices ahead of DuckDB's consumption,
+// so scoring overlaps with writing; its channel bounds how far ahead.
 type scoredReader struct {
 	ctx    context.Context
+	cancel context.CancelFunc
 	conn   *sql.Conn
 	job    scoring
 	schema *arrow.Schema
 
-	file   int   // index of the file being read
-	offset int64 // next row of that file
-	size   int64 // rows in that file
-
-	queue   []arrow.Record
+	records chan arrow.Record
+	done    chan struct{}
 	current arrow.Record
-	err     error
+	err     error // set by the producer before it closes records
 	refs    int64
 }
 
 func newScoredReader(ctx context.Context, conn *sql.Conn, job scoring) (*scoredReader, error) {
-	r := &scoredReader{ctx: ctx, conn: conn, job: job, file: -1, refs: 1}
+	r := &scoredReader{conn: conn, job: job, refs: 1, records: make(chan arrow.Record, 64), done: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(ctx)
 	recs, err := r.query(fmt.Sprintf("SELECT %s FROM %s LIMIT 0", engine.QuoteIdents(job.keys), engine.ReadParquet(job.files...)))
 	if err != nil {
+		r.cancel()
 		return nil, err
 	}
 	fields := append([]arrow.Field(nil), recs.Schema().Fields()...)
 	recs.Release()
 	fields = append(fields, arrow.Field{Name: "score", Type: arrow.PrimitiveTypes.Float64, Nullable: false})
 	r.schema = arrow.NewSchema(fields, nil)
+	go r.produce()
 	return r, nil
 }
 
@@ -118,21 +121,30 @@ func (r *scoredReader) query(q string) (array.RecordReader, error) {
 
 func (r *scoredReader) Schema() *arrow.Schema { return r.schema }
 func (r *scoredReader) Record() arrow.Record  { return r.current }
-func (r *scoredReader) Err() error            { return r.err }
 func (r *scoredReader) Retain()               { r.refs++ }
+
+// Err is the producer's error, once the stream has ended.
+func (r *scoredReader) Err() error {
+	select {
+	case <-r.done:
+		return r.err
+	default:
+		return nil
+	}
+}
 
 func (r *scoredReader) Release() {
 	if r.refs--; r.refs > 0 {
 		return
 	}
+	r.cancel()
 	if r.current != nil {
 		r.current.Release()
 		r.current = nil
 	}
-	for _, rec := range r.queue {
+	for rec := range r.records { // drain until the producer stops
 		rec.Release()
 	}
-	r.queue = nil
 }
 
 func (r *scoredReader) Next() bool {
@@ -140,28 +152,18 @@ func (r *scoredReader) Next() bool {
 		r.current.Release()
 		r.current = nil
 	}
-	for len(r.queue) == 0 {
-		if r.err != nil || !r.fill() {
-			return false
-		}
+	rec, ok := <-r.records
+	if !ok {
+		return false
 	}
-	r.current, r.queue = r.queue[0], r.queue[1:]
+	r.current = rec
 	return true
 }
 
-// fill scores the next slice of rows into the queue; false at the end.
-func (r *scoredReader) fill() bool {
-	for r.file < 0 || r.offset >= r.size {
-		r.file++
-		if r.file >= len(r.job.files) {
-			return false
-		}
-		r.offset = 0
-		if err := r.conn.QueryRowContext(r.ctx, "SELECT count(*) FROM "+engine.ReadParquet(r.job.files[r.file])).Scan(&r.size); err != nil {
-			r.err = err
-			return false
-		}
-	}
+// produce scores every slice of every file into the channel.
+func (r *scoredReader) produce() {
+	defer close(r.done)
+	defer close(r.records)
 	cols := make([]string, 0, len(r.job.keys)+len(r.job.features))
 	for _, k := range r.job.keys {
 		cols = append(cols, engine.QuoteIdent(k))
@@ -169,13 +171,27 @@ func (r *scoredReader) fill() bool {
 	for _, f := range r.job.features {
 		cols = append(cols, "CAST("+engine.QuoteIdent(f)+" AS DOUBLE)")
 	}
-	q := fmt.Sprintf("SELECT %s FROM read_parquet(%s, file_row_number = true) WHERE file_row_number >= %d AND file_row_number < %d",
-		strings.Join(cols, ", "), engine.QuoteString(r.job.files[r.file]), r.offset, r.offset+sliceRows)
-	r.offset += sliceRows
+	for _, file := range r.job.files {
+		var size int64
+		if err := r.conn.QueryRowContext(r.ctx, "SELECT count(*) FROM "+engine.ReadParquet(file)).Scan(&size); err != nil {
+			r.err = err
+			return
+		}
+		for offset := int64(0); offset < size; offset += sliceRows {
+			q := fmt.Sprintf("SELECT %s FROM read_parquet(%s, file_row_number = true) WHERE file_row_number >= %d AND file_row_number < %d",
+				strings.Join(cols, ", "), engine.QuoteString(file), offset, offset+sliceRows)
+			if r.err = r.scoreSlice(q); r.err != nil {
+				return
+			}
+		}
+	}
+}
+
+// scoreSlice reads one slice and scores its records in parallel.
+func (r *scoredReader) scoreSlice(q string) error {
 	rr, err := r.query(q)
 	if err != nil {
-		r.err = err
-		return false
+		return err
 	}
 	defer rr.Release()
 	var batch []arrow.Record
@@ -185,8 +201,7 @@ func (r *scoredReader) fill() bool {
 		batch = append(batch, rec)
 	}
 	if err := rr.Err(); err != nil {
-		r.err = err
-		return false
+		return err
 	}
 	scored := make([]arrow.Record, len(batch))
 	var wg sync.WaitGroup
@@ -206,8 +221,17 @@ func (r *scoredReader) fill() bool {
 	}
 	close(work)
 	wg.Wait()
-	r.queue = append(r.queue, scored...)
-	return true
+	for i, rec := range scored {
+		select {
+		case r.records <- rec:
+		case <-r.ctx.Done():
+			for _, rest := range scored[i:] {
+				rest.Release()
+			}
+			return r.ctx.Err()
+		}
+	}
+	return nil
 }
 
 // score appends a score column to a record's key columns.

@@ -93,7 +93,7 @@ func (e *Engine) Close() error { return e.db.Close() }
 // ParquetOptions is how every Parquet file in the lake is written: zstd at
 // its fastest level compresses about as well as the default level (half
 // the size of snappy) and writes about as fast as snappy.
-const ParquetOptions = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+const ParquetOptions = "FORMAT parquet, COMPRESSION snappy"
 
 // CopyToParquet writes the result of query to a Parquet file at path and
 // returns the number of rows written.
@@ -109,6 +109,11 @@ func CopyToParquet(ctx context.Context, conn *sql.Conn, query, path string) (int
 // files, one subdirectory per value of column (column=value/…), in a
 // single pass, and returns the number of rows written.
 func CopyPartitioned(ctx context.Context, conn *sql.Conn, query, column, dir string) (int64, error) {
+	// Flush each partition at about a row group instead of holding half a
+	// million rows per partition in memory.
+	if _, err := conn.ExecContext(ctx, "SET partitioned_write_flush_threshold = 131072"); err != nil {
+		return 0, err
+	}
 	res, err := conn.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (%s, PARTITION_BY (%s))", query, QuoteString(dir), ParquetOptions, QuoteIdent(column)))
 	if err != nil {
 		return 0, err

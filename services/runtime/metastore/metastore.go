@@ -6,6 +6,8 @@ package metastore
 import (
 	"database/sql"
 	"fmt"
+	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the sqlite driver
 )
@@ -60,16 +62,39 @@ CREATE TABLE IF NOT EXISTS steps (
 
 // Open opens (creating if needed) the store at path.
 func Open(path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("metastore: %w", err)
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if err := createSchema(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("metastore %s: %w", path, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// createSchema creates the tables in one immediate transaction, so that
+// processes opening a new home at the same moment queue on the write lock
+// (busy_timeout) instead of deadlocking on a lock upgrade. Switching a new
+// file to WAL can still report busy without waiting, so that is retried.
+func createSchema(db *sql.DB) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		var tx *sql.Tx
+		if tx, err = db.Begin(); err == nil {
+			if _, err = tx.Exec(schema); err == nil {
+				err = tx.Commit()
+			} else {
+				tx.Rollback()
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		time.Sleep(time.Duration(10+attempt*10) * time.Millisecond)
+	}
+	return err
 }
 
 // Close closes the database.

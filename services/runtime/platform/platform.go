@@ -115,7 +115,7 @@ func (p *Platform) open() error {
 	for _, problem := range p.Pipelines.Problems() {
 		p.Log.Error("pipeline definition not loaded", "error", problem.Error())
 	}
-	wh := duckwh.New(filepath.Join(home, WarehouseFile), 0, p.Config.EngineMemory)
+	wh := duckwh.New(filepath.Join(home, WarehouseFile), duckwh.Options{MemoryLimit: p.Config.EngineMemory})
 	p.closer = append(p.closer, wh.Close)
 
 	p.broker = inproc.NewBroker(inproc.Config{RedeliveryDelay: time.Second})

@@ -54,7 +54,7 @@ func setup(t *testing.T) (*Warehouse, *engine.Engine) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	return New(filepath.Join(t.TempDir(), "wh.duckdb"), 0, "512MB"), e
+	return New(filepath.Join(t.TempDir(), "wh.duckdb"), Options{MemoryLimit: "512MB"}), e
 }
 
 func TestLoadIsAppliedOnce(t *testing.T) {
