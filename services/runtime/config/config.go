@@ -33,7 +33,8 @@ type Config struct {
 	// FUSION_RETRIES, default 3.
 	Retries int
 	// EngineThreads and EngineMemory bound the DuckDB engine.
-	// FUSION_ENGINE_THREADS (default: one per CPU), FUSION_ENGINE_MEMORY (default 512MB, for each DuckDB instance: the engine and the warehouse).
+	// FUSION_ENGINE_THREADS (default: one per CPU), FUSION_ENGINE_MEMORY (default 256MB for each DuckDB
+	// instance, the engine and the warehouse; they spill to <home>/tmp beyond it).
 	EngineThreads int
 	EngineMemory  string
 	// LandingPoll is how often the embedded lake looks for landed files.
@@ -108,7 +109,7 @@ func (c *Config) SetDefaults() {
 		c.Retries = 3
 	}
 	if c.EngineMemory == "" {
-		c.EngineMemory = "512MB"
+		c.EngineMemory = "256MB"
 	}
 	if c.LandingPoll == 0 {
 		c.LandingPoll = 250 * time.Millisecond

@@ -8,6 +8,7 @@ package inproc
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,7 +207,7 @@ func (p *Subscriber) consume(ctx context.Context, topic string, q *queue, out ch
 		for k, v := range e.metadata {
 			msg.Metadata.Set(k, v)
 		}
-		msg.Metadata.Set(MetaReceiveCount, itoa(e.receives))
+		msg.Metadata.Set(MetaReceiveCount, strconv.Itoa(e.receives))
 		msgCtx, cancel := context.WithCancel(ctx)
 		msg.SetContext(msgCtx)
 
@@ -260,12 +261,4 @@ func (p *Subscriber) Close() error {
 	p.mu.Unlock()
 	p.subs.Wait()
 	return nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }

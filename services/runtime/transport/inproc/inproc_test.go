@@ -2,6 +2,7 @@ package inproc
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestSubscribersCompete(t *testing.T) {
 	a, _ := ps.Subscribe(ctx, "q")
 	b, _ := ps.Subscribe(ctx, "q")
 	for i := 0; i < 100; i++ {
-		pub.Publish("q", message.NewMessage(itoa(i), []byte("x")))
+		pub.Publish("q", message.NewMessage(strconv.Itoa(i), []byte("x")))
 	}
 	// Whichever subscription delivers first holds its message unacked; the
 	// other one must still be served: they share the queue.
@@ -79,7 +80,7 @@ func TestMaxReceivesMovesToDLQ(t *testing.T) {
 	pub.Publish("q", message.NewMessage("poison", []byte("x")))
 	for i := 1; i <= 3; i++ {
 		m := <-msgs
-		if got := m.Metadata.Get(MetaReceiveCount); got != itoa(i) {
+		if got := m.Metadata.Get(MetaReceiveCount); got != strconv.Itoa(i) {
 			t.Errorf("receive %d has count %s", i, got)
 		}
 		m.Nack()
