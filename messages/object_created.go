@@ -70,11 +70,14 @@ func (o *ObjectCreated) RunID(at time.Time) string {
 
 // NewObjectCreated builds the envelope S3 would send for a new object.
 func NewObjectCreated(bucket string, obj CreatedObject, at time.Time) (Envelope, error) {
-	d := &ObjectCreated{Version: "0", Bucket: BucketName{Name: bucket}, Object: obj, Reason: "PutObject"}
+	return newObjectCreated(&ObjectCreated{Version: "0", Bucket: BucketName{Name: bucket}, Object: obj, Reason: "PutObject"}, at)
+}
+
+func newObjectCreated(d *ObjectCreated, at time.Time) (Envelope, error) {
 	env, err := New(d, at)
 	if err != nil {
 		return Envelope{}, err
 	}
-	env.Resources = []string{"arn:aws:s3:::" + bucket}
+	env.Resources = []string{"arn:aws:s3:::" + d.Bucket.Name}
 	return env, nil
 }

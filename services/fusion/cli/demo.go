@@ -89,7 +89,7 @@ func (a *app) demo(ctx context.Context, name string, rows int, seed uint64, time
 	defer stopSignals()
 	runCtx, stopWorkers := context.WithCancel(sigCtx)
 	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, pipeline.Workers...) }()
+	go func() { done <- p.Run(runCtx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true}) }()
 	defer func() {
 		stopWorkers()
 		<-done

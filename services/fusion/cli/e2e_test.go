@@ -205,7 +205,7 @@ func embeddedPolling(t *testing.T, pipelines map[string]string, poll time.Durati
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, pipeline.Workers...) }()
+	go func() { done <- p.Run(ctx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true}) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -309,14 +309,14 @@ func TestBadInputIsQuarantinedAndOthersGoOn(t *testing.T) {
 		if se.Quarantine != wantQ {
 			t.Errorf("%s: quarantined at %q, want %q", c.key, se.Quarantine, wantQ)
 		}
-		body, err := os.ReadFile(filepath.Join(p.Lake.Root(), wantQ))
+		body, err := os.ReadFile(filepath.Join(p.LocalLake().Root(), wantQ))
 		if err != nil || string(body) != c.content {
 			t.Errorf("%s: quarantined bytes %q (%v)", c.key, body, err)
 		}
-		if _, err := os.Stat(filepath.Join(p.Lake.Root(), wantQ+".error.json")); err != nil {
+		if _, err := os.Stat(filepath.Join(p.LocalLake().Root(), wantQ+".error.json")); err != nil {
 			t.Errorf("%s: no error record: %v", c.key, err)
 		}
-		if _, err := os.Stat(filepath.Join(p.Lake.Root(), c.key)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(p.LocalLake().Root(), c.key)); !os.IsNotExist(err) {
 			t.Errorf("%s: still in landing", c.key)
 		}
 	}

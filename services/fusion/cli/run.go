@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/platform"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -29,8 +30,12 @@ running steps finish first.`,
 			for _, pl := range p.Pipelines.All() {
 				names = append(names, pl.Name+" ("+pl.Source.Prefix+")")
 			}
-			p.Log.Info("fusion running", "home", a.cfg.Home, "pipelines", names, "landing", fmt.Sprintf("%s/landing/", p.Lake.Root()))
-			return p.Run(ctx, pipeline.Workers...)
+			landing := fmt.Sprintf("s3://%s/landing/", p.Lake.Bucket())
+			if l := p.LocalLake(); l != nil {
+				landing = l.Root() + "/landing/"
+			}
+			p.Log.Info("fusion running", "home", a.cfg.Home, "transport", a.cfg.Transport, "pipelines", names, "landing", landing)
+			return p.Run(ctx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true})
 		},
 	}
 }

@@ -42,10 +42,34 @@ type Config struct {
 	LandingPoll time.Duration
 	// LogLevel is debug, info, warn or error. FUSION_LOG_LEVEL, default info.
 	LogLevel slog.Level
+
+	// The aws tier (FUSION_TRANSPORT=aws). AWS credentials, region and
+	// endpoints come from the SDK's default chain (AWS_REGION,
+	// AWS_ENDPOINT_URL, ...).
+	//
+	// LakeBucket is the lake's S3 bucket (FUSION_LAKE_BUCKET, required).
+	LakeBucket string
+	// EventBus is the EventBridge bus (FUSION_EVENT_BUS, default fusion).
+	EventBus string
+	// QueuePrefix and TopicPrefix name the SQS queues and SNS topics:
+	// fusion-ingest, fusion-failures (FUSION_QUEUE_PREFIX, FUSION_TOPIC_PREFIX).
+	QueuePrefix string
+	TopicPrefix string
+	// S3PathStyle addresses buckets in the URL path, as emulators need
+	// (FUSION_S3_PATH_STYLE; on by default when AWS_ENDPOINT_URL is set).
+	S3PathStyle bool
+	// SQSBatch is how many messages one receive asks for (FUSION_SQS_BATCH,
+	// 1-10, default 10); SQSVisibility how long a received message stays
+	// hidden, renewed while it is handled (FUSION_SQS_VISIBILITY, default 60s).
+	SQSBatch      int
+	SQSVisibility time.Duration
 }
 
 // Transports.
-const TransportEmbedded = "embedded"
+const (
+	TransportEmbedded = "embedded"
+	TransportAWS      = "aws"
+)
 
 // FromEnv reads the configuration from environment variables through
 // lookup (os.LookupEnv in main) and applies defaults.
@@ -82,6 +106,26 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.LandingPoll = d
 	}
+	c.LakeBucket = get("FUSION_LAKE_BUCKET")
+	c.EventBus = get("FUSION_EVENT_BUS")
+	c.QueuePrefix = get("FUSION_QUEUE_PREFIX")
+	c.TopicPrefix = get("FUSION_TOPIC_PREFIX")
+	c.SQSBatch = atoi("FUSION_SQS_BATCH")
+	c.S3PathStyle = get("AWS_ENDPOINT_URL") != "" || get("AWS_ENDPOINT_URL_S3") != ""
+	if v := get("FUSION_S3_PATH_STYLE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_S3_PATH_STYLE=%q is not true or false", v))
+		}
+		c.S3PathStyle = b
+	}
+	if v := get("FUSION_SQS_VISIBILITY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_SQS_VISIBILITY=%q is not a duration", v))
+		}
+		c.SQSVisibility = d
+	}
 	if v := get("FUSION_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("FUSION_LOG_LEVEL=%q: use debug, info, warn or error", v))
@@ -114,6 +158,21 @@ func (c *Config) SetDefaults() {
 	if c.LandingPoll == 0 {
 		c.LandingPoll = 250 * time.Millisecond
 	}
+	if c.EventBus == "" {
+		c.EventBus = "fusion"
+	}
+	if c.QueuePrefix == "" {
+		c.QueuePrefix = "fusion-"
+	}
+	if c.TopicPrefix == "" {
+		c.TopicPrefix = "fusion-"
+	}
+	if c.SQSBatch == 0 {
+		c.SQSBatch = 10
+	}
+	if c.SQSVisibility == 0 {
+		c.SQSVisibility = 60 * time.Second
+	}
 }
 
 // PipelinesDir is the pipelines directory, defaulting to <home>/pipelines.
@@ -127,8 +186,20 @@ func (c Config) PipelinesDir() string {
 // Validate reports every bad setting at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Transport != TransportEmbedded {
-		errs = append(errs, fmt.Errorf("FUSION_TRANSPORT=%q: this build supports %q", c.Transport, TransportEmbedded))
+	switch c.Transport {
+	case TransportEmbedded:
+	case TransportAWS:
+		if c.LakeBucket == "" {
+			errs = append(errs, fmt.Errorf("FUSION_LAKE_BUCKET is required with FUSION_TRANSPORT=aws"))
+		}
+		if c.SQSBatch < 1 || c.SQSBatch > 10 {
+			errs = append(errs, fmt.Errorf("FUSION_SQS_BATCH must be 1-10 (got %d)", c.SQSBatch))
+		}
+		if c.SQSVisibility < 3*time.Second {
+			errs = append(errs, fmt.Errorf("FUSION_SQS_VISIBILITY must be at least 3s (got %v)", c.SQSVisibility))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("FUSION_TRANSPORT=%q: use %q or %q", c.Transport, TransportEmbedded, TransportAWS))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("FUSION_CONCURRENCY must be 1-256 (got %d)", c.Concurrency))

@@ -54,7 +54,7 @@ To run every worker in one process on a laptop, use "fusion run".
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := p.Run(ctx, name); err != nil {
+	if err := p.Run(ctx, RunOptions{Workers: []string{name}}); err != nil {
 		log.Error("stopped", "error", err.Error())
 		return 1
 	}

@@ -5,6 +5,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,18 +14,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fusiondata/fusion/services/runtime/awsenv"
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/engine"
+	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/lake/fslake"
+	"github.com/fusiondata/fusion/services/runtime/lake/s3lake"
 	"github.com/fusiondata/fusion/services/runtime/ledger"
 	"github.com/fusiondata/fusion/services/runtime/metastore"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/routing"
 	"github.com/fusiondata/fusion/services/runtime/telemetry"
 	"github.com/fusiondata/fusion/services/runtime/transport"
+	"github.com/fusiondata/fusion/services/runtime/transport/ebus"
 	"github.com/fusiondata/fusion/services/runtime/transport/inproc"
+	"github.com/fusiondata/fusion/services/runtime/transport/sqsq"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
@@ -39,12 +46,14 @@ type Platform struct {
 	Transport worker.Transport
 	Ledger    ledger.Ledger
 	Pipelines *pipeline.Registry
-	Lake      *fslake.Lake
+	Lake      lake.Lake
 	Log       *slog.Logger
 	// Tracer traces every handler invocation; nil means the global provider.
 	Tracer trace.TracerProvider
 
-	broker *inproc.Broker
+	broker *inproc.Broker  // embedded tier
+	local  *fslake.Lake    // embedded tier: the lake directory, watched for landed files
+	aws    *awsenv.Clients // aws tier
 	closer []func() error
 
 	rulesMu  sync.Mutex
@@ -66,8 +75,10 @@ func IsHome(dir string) bool {
 	return err == nil
 }
 
-// Open opens the embedded tier in cfg.Home, creating and seeding the home
-// (sample pipelines and models) if it is new.
+// Open opens the configured tier. The home (cfg.Home) always holds the
+// engine's scratch space, the catalog and ledger and the DuckDB warehouse;
+// on the embedded tier it also holds the lake. A new home is seeded with
+// the sample pipelines and the lake with the sample models.
 func Open(cfg config.Config, log *slog.Logger) (*Platform, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -92,7 +103,13 @@ func (p *Platform) open() error {
 		}
 	}
 	var err error
-	if p.Lake, err = fslake.Open(filepath.Join(home, LakeDir), LakeBucket); err != nil {
+	switch p.Config.Transport {
+	case config.TransportAWS:
+		err = p.openAWS()
+	default:
+		err = p.openEmbedded()
+	}
+	if err != nil {
 		return err
 	}
 	if err := seed(p.Config, p.Lake); err != nil {
@@ -117,14 +134,47 @@ func (p *Platform) open() error {
 	}
 	wh := duckwh.New(filepath.Join(home, WarehouseFile), duckwh.Options{MemoryLimit: p.Config.EngineMemory})
 	p.closer = append(p.closer, wh.Close)
-
-	p.broker = inproc.NewBroker(inproc.Config{RedeliveryDelay: time.Second})
 	p.Ledger = store
 	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now}
+	return nil
+}
+
+// openEmbedded: the lake is a directory, events travel in process.
+func (p *Platform) openEmbedded() error {
+	local, err := fslake.Open(filepath.Join(p.Config.Home, LakeDir), LakeBucket)
+	if err != nil {
+		return err
+	}
+	p.local, p.Lake = local, local
+	p.broker = inproc.NewBroker(inproc.Config{RedeliveryDelay: time.Second})
 	p.Transport = worker.Transport{
 		Bus:         transport.NewRoutedBus(p.Rules, p.broker.Publisher()),
 		Subscriber:  p.broker.Subscriber(),
 		DeadLetters: p.broker.Publisher(),
+	}
+	return nil
+}
+
+// openAWS: the lake is an S3 bucket, events go through EventBridge to SQS.
+func (p *Platform) openAWS() error {
+	c := p.Config
+	clients, err := awsenv.Load(context.Background(), c.S3PathStyle)
+	if err != nil {
+		return err
+	}
+	p.aws = &clients
+	p.Lake = s3lake.New(clients.S3, c.LakeBucket)
+	sub, err := sqsq.NewSubscriber(clients.Config, clients.SQS, sqsq.SubscriberConfig{
+		Prefix: c.QueuePrefix, BatchSize: int32(c.SQSBatch), Visibility: c.SQSVisibility,
+	}, watermill.NewSlogLoggerWithLevelMapping(p.Log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	if err != nil {
+		return err
+	}
+	p.closer = append(p.closer, sub.Close)
+	p.Transport = worker.Transport{
+		Bus:         ebus.New(ebus.Config{Bus: c.EventBus, TopicPrefix: c.TopicPrefix, Rules: p.Rules, Lake: p.Lake}, clients.EventBridge, clients.SNS),
+		Subscriber:  sub,
+		DeadLetters: sqsq.NewPublisher(clients.SQS, c.QueuePrefix, false),
 	}
 	return nil
 }
@@ -146,8 +196,14 @@ func (p *Platform) Rules() (*routing.Table, error) {
 	return t, nil
 }
 
-// Broker is the embedded tier's queue broker (for depth and inspection).
+// Broker is the embedded tier's queue broker (nil on the aws tier).
 func (p *Platform) Broker() *inproc.Broker { return p.broker }
+
+// LocalLake is the embedded tier's lake directory (nil on the aws tier).
+func (p *Platform) LocalLake() *fslake.Lake { return p.local }
+
+// AWS returns the aws tier's clients (nil on the embedded tier).
+func (p *Platform) AWS() *awsenv.Clients { return p.aws }
 
 // Close releases everything Open acquired.
 func (p *Platform) Close() error {

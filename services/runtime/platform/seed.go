@@ -12,13 +12,12 @@ import (
 	"github.com/fusiondata/fusion/deploy"
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/lake"
-	"github.com/fusiondata/fusion/services/runtime/lake/fslake"
 )
 
 // seed gives a new home the sample pipelines and registers the sample
 // models, so `fusion run` and `fusion demo` work from the binary alone. An
 // existing pipelines directory or model is left as it is.
-func seed(cfg config.Config, l *fslake.Lake) error {
+func seed(cfg config.Config, l lake.Lake) error {
 	dir := cfg.PipelinesDir()
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -26,7 +26,7 @@ func (p *Platform) watchLanding(ctx context.Context) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		objs, err := p.Lake.List(ctx, lake.Landing+"/")
+		objs, err := p.local.List(ctx, lake.Landing+"/")
 		if err != nil {
 			p.Log.Error("landing: list", "error", err)
 		}

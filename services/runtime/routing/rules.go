@@ -10,17 +10,46 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 )
 
-// Rule sends the events its pattern matches to one target queue, like an
-// EventBridge rule with one SQS target.
+// Rule sends the events its pattern matches to one target: a queue (like an
+// EventBridge rule with an SQS target) or a topic that fans out to queues
+// (SNS with SQS subscriptions).
 type Rule struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Target      string          `json:"target"`
+	Kind        string          `json:"kind,omitempty"` // KindQueue (default) or KindTopic
 	Pattern     json.RawMessage `json:"pattern"`
+}
+
+// Target kinds.
+const (
+	KindQueue = "queue"
+	KindTopic = "topic"
+)
+
+// IsTopic reports whether the rule targets a topic.
+func (r Rule) IsTopic() bool { return r.Kind == KindTopic }
+
+// Topic fans an event out to every queue subscribed to it.
+type Topic struct {
+	Name   string   `json:"name"`
+	Queues []string `json:"queues"`
 }
 
 // LedgerQueue receives every step event for the run ledger.
 const LedgerQueue = "ledger"
+
+// FailuresTopic is where failed steps are announced; FailuresQueue is its
+// standing subscriber (more can be added, email for instance, on AWS).
+const (
+	FailuresTopic = "failures"
+	FailuresQueue = "failures"
+)
+
+// Topics lists the topics and their queue subscriptions.
+func Topics() []Topic {
+	return []Topic{{Name: FailuresTopic, Queues: []string{FailuresQueue}}}
+}
 
 // ruleNameRE is EventBridge's rule name syntax.
 var ruleNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
@@ -41,6 +70,13 @@ func BaseRules() []Rule {
 			Description: "Step events build the run ledger",
 			Target:      LedgerQueue,
 			Pattern:     json.RawMessage(`{"source":["fusion.runtime"],"detail-type":[{"prefix":"fusion.step."}]}`),
+		},
+		{
+			Name:        "fusion-notify-failures",
+			Description: "A failed step is announced on the failures topic",
+			Target:      FailuresTopic,
+			Kind:        KindTopic,
+			Pattern:     json.RawMessage(`{"source":["fusion.runtime"],"detail-type":["fusion.step.failed.v1"]}`),
 		},
 	}
 }
@@ -92,6 +128,9 @@ func NewTable(rules []Rule) (*Table, error) {
 		seen[r.Name] = true
 		if r.Target == "" {
 			return nil, fmt.Errorf("rule %q has no target", r.Name)
+		}
+		if r.Kind != "" && r.Kind != KindQueue && r.Kind != KindTopic {
+			return nil, fmt.Errorf("rule %q: kind must be %s or %s", r.Name, KindQueue, KindTopic)
 		}
 		p, err := Compile(r.Pattern)
 		if err != nil {

@@ -54,7 +54,7 @@ func TestChurnRouting(t *testing.T) {
 		messages.TypeDatasetLoaded:      "",
 		messages.TypeStepStarted:        "ledger",
 		messages.TypeStepSucceeded:      "ledger",
-		messages.TypeStepFailed:         "ledger",
+		messages.TypeStepFailed:         "failures,ledger",
 	}
 	for detailType, target := range want {
 		body, err := os.ReadFile(filepath.Join("../../../messages/testdata", detailType+".json"))

@@ -11,11 +11,13 @@ import (
 )
 
 // RoutedBus is a Bus that evaluates the routing rules itself and publishes
-// one message per matching rule to the rule's target queue: the embedded
-// tier's EventBridge.
+// one message per matching rule to the rule's target queue, or to each
+// queue subscribed to the rule's target topic: the embedded tier's
+// EventBridge and SNS.
 type RoutedBus struct {
 	rules  func() (*routing.Table, error)
 	queues message.Publisher
+	topics map[string][]string
 }
 
 var _ Bus = (*RoutedBus)(nil)
@@ -23,7 +25,11 @@ var _ Bus = (*RoutedBus)(nil)
 // NewRoutedBus routes with the table rules returns (called per publish, so
 // rules may change while running) onto the queues of pub.
 func NewRoutedBus(rules func() (*routing.Table, error), pub message.Publisher) *RoutedBus {
-	return &RoutedBus{rules: rules, queues: pub}
+	topics := map[string][]string{}
+	for _, t := range routing.Topics() {
+		topics[t.Name] = t.Queues
+	}
+	return &RoutedBus{rules: rules, queues: pub, topics: topics}
 }
 
 func (b *RoutedBus) Publish(ctx context.Context, events ...messages.Envelope) error {
@@ -40,13 +46,19 @@ func (b *RoutedBus) Publish(ctx context.Context, events ...messages.Envelope) er
 			return fmt.Errorf("bus: %w", err)
 		}
 		for _, r := range matched {
-			msg, err := ToMessage(env, r.Name)
-			if err != nil {
-				return err
+			queues := []string{r.Target}
+			if r.IsTopic() {
+				queues = b.topics[r.Target]
 			}
-			msg.SetContext(ctx)
-			if err := b.queues.Publish(r.Target, msg); err != nil {
-				return fmt.Errorf("bus: deliver %s to %s: %w", env.DetailType, r.Target, err)
+			for _, q := range queues {
+				msg, err := ToMessage(env, r.Name)
+				if err != nil {
+					return err
+				}
+				msg.SetContext(ctx)
+				if err := b.queues.Publish(q, msg); err != nil {
+					return fmt.Errorf("bus: deliver %s to %s: %w", env.DetailType, q, err)
+				}
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	var in *InputError
 	return errors.As(err, &p) || errors.As(err, &in) ||
-		errors.Is(err, messages.ErrMalformed) || errors.Is(err, messages.ErrUnknownType)
+		errors.Is(err, messages.ErrMalformed) || errors.Is(err, messages.ErrUnknownType) || errors.Is(err, messages.ErrTooLarge)
 }
 
 // stepError describes an error for the ledger.

@@ -1,9 +1,13 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -12,8 +16,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/telemetry"
+	"github.com/fusiondata/fusion/services/runtime/transport"
 )
 
 // process handles one delivery. It returns an error only to have the
@@ -21,22 +27,44 @@ import (
 // other outcome — success, bad input, exhausted retries — is final.
 func (r *Runtime) process(w *Worker, msg *message.Message) error {
 	ctx := msg.Context()
-	env, err := messages.Parse(msg.Payload)
-	if err != nil {
-		return r.deadLetter(w.Name, msg, err, nil)
+	if len(msg.Payload) > messages.MaxEventBytes {
+		return r.deadLetter(ctx, w.Name, msg, fmt.Errorf("%w: the message is %d bytes; an event may be at most %d (larger details travel as claim checks)",
+			messages.ErrTooLarge, len(msg.Payload), messages.MaxEventBytes), nil)
 	}
+	// One message may carry several events (an S3 notification's records).
+	envs, err := messages.ParseBody(msg.Payload)
+	if err != nil {
+		return r.deadLetter(ctx, w.Name, msg, err, nil)
+	}
+	for _, env := range envs {
+		if err := r.processEvent(ctx, w, msg, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// processEvent handles one event of a delivery.
+func (r *Runtime) processEvent(ctx context.Context, w *Worker, msg *message.Message, env messages.Envelope) error {
 	handler, ok := w.Handlers[env.DetailType]
 	if !ok {
-		return r.deadLetter(w.Name, msg, fmt.Errorf("%w: worker %s does not consume %q", messages.ErrUnknownType, w.Name, env.DetailType), nil)
+		return r.deadLetter(ctx, w.Name, msg, fmt.Errorf("%w: worker %s does not consume %q", messages.ErrUnknownType, w.Name, env.DetailType), nil)
+	}
+	env, err := r.redeem(ctx, env)
+	if err != nil {
+		if IsPermanent(err) {
+			return r.deadLetter(ctx, w.Name, msg, err, nil)
+		}
+		return err
 	}
 	detail, err := messages.Decode(env)
 	if err != nil {
-		return r.deadLetter(w.Name, msg, err, nil)
+		return r.deadLetter(ctx, w.Name, msg, err, nil)
 	}
 	in, err := r.resolve(w, env, detail)
 	if err != nil {
 		if in == nil {
-			return r.deadLetter(w.Name, msg, err, nil)
+			return r.deadLetter(ctx, w.Name, msg, err, nil)
 		}
 		in.Attempt = 1
 		return r.fail(ctx, w, msg, in, r.deps.Now(), err)
@@ -58,6 +86,9 @@ func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Deta
 		// A new object starts a run; its pipeline is whichever claims the key.
 		in.Run = messages.RunRef{RunID: oc.RunID(env.Time)}
 		in.Step = pipeline.Step{Name: "ingest", Worker: w.Name, Consumes: env.DetailType}
+		if r.deps.Lake != nil && oc.Bucket.Name != r.deps.Lake.Bucket() {
+			return nil, Permanent(fmt.Errorf("object s3://%s/%s is not in the lake (bucket %s)", oc.Bucket.Name, oc.Object.Key, r.deps.Lake.Bucket()))
+		}
 		p, err := r.deps.Pipelines.ForKey(oc.Object.Key)
 		if err != nil {
 			return in, &InputError{Object: oc.Object.Key, File: oc.Object.Key, Err: err}
@@ -169,21 +200,32 @@ func (r *Runtime) fail(ctx context.Context, w *Worker, msg *message.Message, in 
 	if perr := r.publishStep(ctx, messages.TypeStepFailed, w, in, started, Output{}, stepError(err, quarantined)); perr != nil {
 		return perr
 	}
-	return r.deadLetter(w.Name, msg, err, in)
+	return r.deadLetter(ctx, w.Name, msg, err, in)
 }
 
 // deadLetter moves a message to its queue's dead-letter queue with the
-// reason; the original delivery is then acknowledged.
-func (r *Runtime) deadLetter(queue string, msg *message.Message, reason error, in *Input) error {
+// reason; the original delivery is then acknowledged. A body too large for
+// the queue is kept in the lake and the dead letter points to it.
+func (r *Runtime) deadLetter(ctx context.Context, queue string, msg *message.Message, reason error, in *Input) error {
 	if r.tr.DeadLetters == nil {
 		r.log.Error("event rejected", "queue", queue, "error", reason.Error())
 		return nil
 	}
-	dl := message.NewMessage(msg.UUID, msg.Payload)
-	for k, v := range msg.Metadata {
-		dl.Metadata.Set(k, v)
+	payload := msg.Payload
+	if len(payload) > deadLetterInline && r.deps.Lake != nil {
+		key := path.Join(lake.Quarantine, "_events", queue, msg.UUID+".body")
+		if _, err := r.deps.Lake.Put(ctx, key, bytes.NewReader(payload)); err != nil {
+			return fmt.Errorf("keep the oversize dead letter: %w", err)
+		}
+		payload, _ = json.Marshal(map[string]any{"dead_letter_body": messages.ObjectRef{Bucket: r.deps.Lake.Bucket(), Key: key, Size: int64(len(msg.Payload))}})
 	}
-	dl.Metadata.Set("dead_letter_reason", reason.Error())
+	dl := message.NewMessage(msg.UUID, payload)
+	for _, k := range []string{transport.MetaEventID, transport.MetaDetailType} {
+		if v := msg.Metadata.Get(k); v != "" {
+			dl.Metadata.Set(k, v)
+		}
+	}
+	dl.Metadata.Set("dead_letter_reason", clip(reason.Error(), 1024))
 	dl.Metadata.Set("dead_letter_queue", queue)
 	if in != nil {
 		dl.Metadata.Set("run_id", in.Run.RunID)
@@ -220,6 +262,44 @@ func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker,
 		return err
 	}
 	return r.tr.Bus.Publish(ctx, env)
+}
+
+// deadLetterInline is the largest body a dead letter carries itself.
+const deadLetterInline = 200 * 1024
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// redeem replaces a claim-checked detail with the one stored in the lake.
+func (r *Runtime) redeem(ctx context.Context, env messages.Envelope) (messages.Envelope, error) {
+	claim, ok := messages.ClaimOf(env)
+	if !ok {
+		return env, nil
+	}
+	if r.deps.Lake == nil || claim.Bucket != r.deps.Lake.Bucket() {
+		return env, Permanent(fmt.Errorf("%w: claim check points outside the lake (s3://%s/%s)", messages.ErrMalformed, claim.Bucket, claim.Key))
+	}
+	if claim.Size > 64<<20 {
+		return env, Permanent(fmt.Errorf("%w: claim-checked detail of %d bytes", messages.ErrTooLarge, claim.Size))
+	}
+	body, err := r.deps.Lake.Open(ctx, claim.Key)
+	if err != nil {
+		if errors.Is(err, lake.ErrNotFound) {
+			return env, Permanent(err)
+		}
+		return env, err
+	}
+	defer body.Close()
+	detail, err := io.ReadAll(io.LimitReader(body, claim.Size+1))
+	if err != nil {
+		return env, err
+	}
+	env.Detail = detail
+	return env, nil
 }
 
 // stepInput names what the step consumed: the object key or the dataset.
