@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,13 +12,17 @@ import (
 )
 
 func (a *app) runCmd() *cobra.Command {
-	return &cobra.Command{
+	var workers string
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run every worker and watch the landing zone until stopped",
 		Long: `run starts all five workers in this process on the embedded tier and watches
 <home>/lake/landing/ for new files: each file under a pipeline's landing
 prefix starts a run of that pipeline. Logs are JSON on stderr. Stop with Ctrl-C;
-running steps finish first.`,
+running steps finish first. The process also keeps the run ledger.
+
+With FUSION_TRANSPORT=aws the workers consume their SQS queues instead;
+--workers picks which run here ("none" keeps only the ledger).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.open(a.errOut)
@@ -35,7 +41,28 @@ running steps finish first.`,
 				landing = l.Root() + "/landing/"
 			}
 			p.Log.Info("fusion running", "home", a.cfg.Home, "transport", a.cfg.Transport, "pipelines", names, "landing", landing)
-			return p.Run(ctx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true})
+			run, err := pickWorkers(workers)
+			if err != nil {
+				return err
+			}
+			return p.Run(ctx, platform.RunOptions{Workers: run, Ledger: true})
 		},
 	}
+	cmd.Flags().StringVar(&workers, "workers", strings.Join(pipeline.Workers, ","), `workers to run, comma-separated, or "none"`)
+	return cmd
+}
+
+func pickWorkers(list string) ([]string, error) {
+	if list == "none" {
+		return nil, nil
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(pipeline.Workers, n) {
+			return nil, fmt.Errorf("--workers: %q is not a worker (%s)", n, strings.Join(pipeline.Workers, ", "))
+		}
+		names = append(names, n)
+	}
+	return names, nil
 }
