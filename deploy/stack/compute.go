@@ -38,7 +38,7 @@ func addCompute(add func(string, m)) {
 		)}},
 	}})
 
-	for _, w := range pipeline.Workers {
+	for _, w := range append(append([]string{}, pipeline.Workers...), routing.LedgerQueue) {
 		id := logicalID(w)
 		add(id+"Logs", m{"Type": "AWS::Logs::LogGroup", "Properties": m{
 			"LogGroupName": sub("/${Prefix}/" + w), "RetentionInDays": 30,
@@ -47,7 +47,15 @@ func addCompute(add func(string, m)) {
 			"AssumeRolePolicyDocument": assume("ecs-tasks.amazonaws.com"),
 			"Policies":                 []m{{"PolicyName": w, "PolicyDocument": workerPolicy(w)}},
 		}})
-		size := taskSize[w]
+		size, ok := taskSize[w]
+		if !ok {
+			size = [2]string{"512", "1024"}
+		}
+		command := []string{"/usr/local/bin/" + w}
+		if w == routing.LedgerQueue {
+			// The run ledger and failure notices: fusion run without workers.
+			command = []string{"/usr/local/bin/fusion", "run", "--workers", "none"}
+		}
 		add(id+"Task", m{"Type": "AWS::ECS::TaskDefinition", "Properties": m{
 			"Family":                  prefixed(w),
 			"RequiresCompatibilities": []string{"FARGATE"},
@@ -61,7 +69,7 @@ func addCompute(add func(string, m)) {
 				"Name":        w,
 				"Image":       ref("Image"),
 				"Essential":   true,
-				"Command":     []string{"/usr/local/bin/" + w},
+				"Command":     command,
 				"StopTimeout": 120, // a running step finishes before the task stops
 				"Environment": []m{
 					{"Name": "FUSION_TRANSPORT", "Value": "aws"},
@@ -93,7 +101,9 @@ func addCompute(add func(string, m)) {
 			}},
 			"DeploymentConfiguration": m{"MinimumHealthyPercent": 100, "MaximumPercent": 200},
 		}})
-		addAutoscaling(add, w)
+		if w != routing.LedgerQueue {
+			addAutoscaling(add, w)
+		}
 	}
 }
 
@@ -148,8 +158,16 @@ func objects(zone string) any {
 }
 
 // workerPolicy grants a worker its queue, its dead-letter queue, the bus,
-// the failures topic and the lake prefixes it reads and writes — nothing else.
+// the failures topic and the lake prefixes it reads and writes — nothing
+// else. The ledger consumes the ledger and failures queues only.
 func workerPolicy(w string) m {
+	if w == routing.LedgerQueue {
+		consume := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
+		return policy(
+			stmt(consume, arnOf(queueID(routing.LedgerQueue)), arnOf(queueID(routing.FailuresQueue))),
+			stmt([]string{"sqs:SendMessage", "sqs:GetQueueUrl"}, arnOf(dlqID(routing.LedgerQueue)), arnOf(dlqID(routing.FailuresQueue))),
+		)
+	}
 	z := zones[w]
 	var read, write, del []any
 	for _, p := range append(z.read, "claims") {

@@ -160,11 +160,13 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 		}
 		events = append(events, env)
 	}
-	if err := r.tr.Bus.Publish(ctx, events...); err != nil {
-		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
-	}
-	if err := r.publishStep(ctx, messages.TypeStepSucceeded, w, in, started, out, nil); err != nil {
+	// The results and the step's success go out in one batch.
+	done, err := r.stepEvent(ctx, messages.TypeStepSucceeded, w, in, started, out, nil)
+	if err != nil {
 		return err
+	}
+	if err := r.tr.Bus.Publish(ctx, append(events, done)...); err != nil {
+		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
 	}
 	span.SetAttributes(attribute.Int64("fusion.rows_in", out.RowsIn), attribute.Int64("fusion.rows_out", out.RowsOut))
 	log.Info("step succeeded", "attempt", in.Attempt, "rows_in", out.RowsIn, "rows_out", out.RowsOut,
@@ -240,6 +242,15 @@ func (r *Runtime) deadLetter(ctx context.Context, queue string, msg *message.Mes
 }
 
 func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker, in *Input, started time.Time, out Output, se *messages.StepError) error {
+	env, err := r.stepEvent(ctx, detailType, w, in, started, out, se)
+	if err != nil {
+		return err
+	}
+	return r.tr.Bus.Publish(ctx, env)
+}
+
+// stepEvent builds a step event for the ledger.
+func (r *Runtime) stepEvent(ctx context.Context, detailType string, w *Worker, in *Input, started time.Time, out Output, se *messages.StepError) (messages.Envelope, error) {
 	ev := messages.StepEvent{
 		RunRef: in.Run, Step: in.Step.Name, Worker: w.Name, Input: stepInput(in), Attempt: in.Attempt,
 		StartedAt: started.UTC(), RowsIn: out.RowsIn, RowsOut: out.RowsOut, Bytes: out.Bytes, Error: se,
@@ -257,11 +268,7 @@ func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker,
 		d = &messages.StepFailed{StepEvent: ev}
 	}
 	injectTrace(ctx, d)
-	env, err := messages.New(d, r.deps.Now())
-	if err != nil {
-		return err
-	}
-	return r.tr.Bus.Publish(ctx, env)
+	return messages.New(d, r.deps.Now())
 }
 
 // deadLetterInline is the largest body a dead letter carries itself.

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/lake/fslake"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/routing"
 	"github.com/fusiondata/fusion/services/runtime/transport"
@@ -225,4 +227,52 @@ func TestUnusableEventsAreDeadLettered(t *testing.T) {
 			t.Error("no reason")
 		}
 	}
+}
+
+func TestClaimChecksAreRedeemed(t *testing.T) {
+	h := newHarness(t, 0)
+	l, err := fslake.Open(t.TempDir(), "fusion-lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.rt = withLake(t, h, l)
+	got := make(chan *messages.DatasetIngested, 1)
+	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(_ context.Context, in *worker.Input) (worker.Output, error) {
+			got <- in.Detail.(*messages.DatasetIngested)
+			return worker.Output{}, nil
+		},
+	}})
+	full := ingested(t)
+	obj, err := l.Put(context.Background(), "claims/x.json", bytes.NewReader(full.Detail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := messages.NewClaimCheck(full, messages.ObjectRef{Bucket: "fusion-lake", Key: obj.Key, Size: obj.Size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.bus.Publish(context.Background(), claimed); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-got:
+		if d.Dataset.Name != "p.raw" || d.Raw.Key != "raw/p/x.csv" {
+			t.Errorf("redeemed detail %+v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler never saw the claim-checked event")
+	}
+}
+
+// withLake rebuilds the harness's runtime with a lake.
+func withLake(t *testing.T, h *harness, l *fslake.Lake) *worker.Runtime {
+	t.Helper()
+	reg, _ := pipeline.NewRegistry(fstest.MapFS{"p.yaml": {Data: []byte(def)}}, "pipelines")
+	rt, err := worker.New(worker.Config{Concurrency: 1}, worker.Deps{Pipelines: reg, Lake: l},
+		worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }
