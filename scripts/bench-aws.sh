@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 events=${1:-1000}
-python=$(scripts/venv.sh)
+python=$(scripts/venv.sh aws)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 "$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

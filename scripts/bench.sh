@@ -22,7 +22,7 @@ out="$root/bench-out"
 mkdir -p "$out"
 echo "building fusion and the Python peer's environment..." >&2
 go build -o "$out/fusion" ./services/fusion
-python=$(scripts/venv.sh)
+python=$(scripts/venv.sh ml)
 model=deploy/models/churn_lgbm/1/model.txt
 
 # seconds converts a Go duration (291ms, 8.81s, 1m5.2s) to seconds.

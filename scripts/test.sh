@@ -62,7 +62,7 @@ tier_unit() {
 
 tier_aws() {
   local python venv port log
-  python=$(scripts/venv.sh)
+  python=$(scripts/venv.sh aws)
   venv=$(dirname "$python")
   "$venv/cfn-lint" deploy/cloudformation/fusion.yaml
   port=$(free_port)

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-python=$(scripts/venv.sh)
+python=$(scripts/venv.sh ml)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go run ./services/fusion sample -o "$tmp/customers.csv"
