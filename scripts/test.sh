@@ -13,35 +13,23 @@
 #          stack deployed onto moto, the sample end to end through
 #          EventBridge -> SQS -> workers -> S3, watermill's conformance suite
 #          on the SQS transport, the S3 lake's conformance suite
+#   warehouse  the Postgres and Snowflake sinks and sources against a
+#          throwaway PostgreSQL cluster (Debian's package) and fakesnow
+#          server (PyPI), both on loopback: the warehouse conformance suite
+#          (exactly-once, redelivery, crash between staging and merge,
+#          schema evolution, bad values), Snowflake pushdown, Postgres as
+#          an ingest source. The live Snowflake test runs when SNOWFLAKE_*
+#          variables are set.
 #
 # Each tier starts what it needs and stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-tiers=(unit aws)
+tiers=(unit aws warehouse)
 
-# Background services a tier started; stopped on exit whatever happens.
-services=()
-stop_services() {
-  for pid in "${services[@]}"; do
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  done
-  services=()
-}
+source scripts/lib/services.sh
 trap stop_services EXIT
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# wait_for URL: until the service answers, for up to 60s.
-wait_for() {
-  for _ in $(seq 120); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.5
-  done
-  echo "service at $1 did not come up" >&2
-  return 1
-}
 
 # Packages with tests behind a build tag.
 tagged() { grep -rl --include='*_test.go' "^//go:build $1" messages services deploy | xargs -n1 dirname | sort -u | sed 's|^|./|'; }
@@ -61,21 +49,19 @@ tier_unit() {
 }
 
 tier_aws() {
-  local python venv port log
+  local python
   python=$(scripts/venv.sh aws)
-  venv=$(dirname "$python")
-  "$venv/cfn-lint" deploy/cloudformation/fusion.yaml
-  port=$(free_port)
-  log=$(mktemp)
-  "$venv/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-  services+=($!)
-  wait_for "http://127.0.0.1:$port/moto-api/" || { cat "$log" >&2; return 1; }
-  # Only loopback: the SDK talks to moto, never to AWS or instance metadata.
-  AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-    AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-    go test -tags aws -count=1 -timeout 30m $(tagged aws)
+  "$(dirname "$python")/cfn-lint" deploy/cloudformation/fusion.yaml
+  start_moto
+  go test -tags aws -count=1 -timeout 30m $(tagged aws)
   stop_services
-  rm -f "$log"
+}
+
+tier_warehouse() {
+  start_postgres
+  start_fakesnow
+  go test -tags warehouse -count=1 -timeout 30m $(tagged warehouse)
+  stop_services
 }
 
 run_tier() {

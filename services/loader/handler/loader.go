@@ -54,6 +54,11 @@ func (h *loader) load(ctx context.Context, in *worker.Input, dataset string, ref
 		Table: spec.Table, Keys: spec.Keys, Mode: spec.Mode, Files: paths, Schema: ref.Schema,
 	}
 	res, err := h.deps.Warehouse.Load(ctx, req)
+	if re := (*warehouse.RowError)(nil); errors.As(err, &re) {
+		obj := ref.Objects[re.File]
+		return worker.Output{}, &worker.InputError{Object: obj, File: obj, Line: re.Row, Field: re.Column,
+			Err: fmt.Errorf("%w: %s in %s", warehouse.ErrIncompatible, re.Reason, spec.Table)}
+	}
 	if errors.Is(err, warehouse.ErrIncompatible) {
 		return worker.Output{}, &worker.InputError{Object: ref.Objects[0], File: ref.Objects[0], Field: spec.Table, Err: err}
 	}

@@ -68,3 +68,24 @@ func TestIncompatibleDataIsBadInputNamingTheTable(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestValueThatDoesNotFitNamesObjectRowAndColumn(t *testing.T) {
+	s := workertest.New(t, map[string]string{"p.yaml": def})
+	w, _ := New(s.Deps)
+	first := s.Parquet(t, "curated/p/r1/part-0.parquet", "SELECT 1::BIGINT AS id, 2::SMALLINT AS qty")
+	first.Name = "p.curated"
+	if _, err := s.Call(t, w, "p", &messages.DatasetTransformed{RunRef: messages.RunRef{RunID: workertest.RunID, Pipeline: "p"}, Dataset: first}); err != nil {
+		t.Fatal(err)
+	}
+	bad := s.Parquet(t, "curated/p/r2/part-0.parquet", "SELECT i::BIGINT AS id, (i * 10000)::INTEGER AS qty FROM range(2, 10) t(i)")
+	bad.Name = "p.curated"
+	_, err := s.Call(t, w, "p", &messages.DatasetTransformed{RunRef: messages.RunRef{RunID: "20261121-151601-3fa9c3", Pipeline: "p"}, Dataset: bad})
+	var ie *worker.InputError
+	if !errors.As(err, &ie) || ie.Object != "curated/p/r2/part-0.parquet" || ie.Line != 3 || ie.Field != "qty" ||
+		!strings.Contains(err.Error(), "value 40000 does not fit SMALLINT in analytics.items") {
+		t.Errorf("got %v", err)
+	}
+	if got := count(t, s, "SELECT count(*) FROM analytics.items"); got != "1" {
+		t.Errorf("table holds %s rows", got)
+	}
+}

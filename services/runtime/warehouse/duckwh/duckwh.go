@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/marcboeker/go-duckdb" // registers the duckdb driver
 
+	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
@@ -43,6 +44,7 @@ type Options struct {
 	// storage, which a second thread speeds up by little at a high CPU
 	// cost, and loads run beside the other steps.
 	Threads int
+	Hooks   warehouse.Hooks
 }
 
 var _ warehouse.Warehouse = (*Warehouse)(nil)
@@ -104,8 +106,8 @@ func (w *Warehouse) open(ctx context.Context, readOnly bool) (*sql.DB, error) {
 }
 
 func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (warehouse.Result, error) {
-	if len(req.Files) == 0 {
-		return warehouse.Result{}, fmt.Errorf("load %s: no files", req.LoadID)
+	if err := req.Check(); err != nil {
+		return warehouse.Result{}, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -141,36 +143,32 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 
 	src := engine.ReadParquet(req.Files...)
 	table := engine.QuoteQualified(req.Table)
-	created, err := prepareTable(ctx, tx, req.Table, src)
+	plan, err := prepareTable(ctx, tx, req, src)
 	if err != nil {
 		return warehouse.Result{}, err
 	}
+	if err := warehouse.Validate(ctx, tx, req, plan); err != nil {
+		return warehouse.Result{}, err
+	}
+	// The Parquet files are the staging area: DuckDB reads them in place.
+	if err := w.opts.Hooks.RunAfterStage(req.LoadID); err != nil {
+		return warehouse.Result{}, err
+	}
 	switch {
-	case created: // nothing to replace or merge with
-		if req.Mode == pipeline.ModeMerge {
-			if err := checkUniqueKeys(ctx, tx, src, req.Keys); err != nil {
-				return warehouse.Result{}, err
-			}
-		}
+	case plan.Create: // nothing to replace or merge with
 	case req.Mode == pipeline.ModeReplace:
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return warehouse.Result{}, err
 		}
 	case req.Mode == pipeline.ModeMerge:
-		if err := checkUniqueKeys(ctx, tx, src, req.Keys); err != nil {
-			return warehouse.Result{}, err
-		}
 		var on []string
 		for _, k := range req.Keys {
-			on = append(on, fmt.Sprintf("t.%s IS NOT DISTINCT FROM s.%s", engine.QuoteIdent(k), engine.QuoteIdent(k)))
+			on = append(on, fmt.Sprintf("t.%s = s.%s", engine.QuoteIdent(k), engine.QuoteIdent(k)))
 		}
 		del := fmt.Sprintf("DELETE FROM %s AS t WHERE EXISTS (SELECT 1 FROM %s AS s WHERE %s)", table, src, strings.Join(on, " AND "))
 		if _, err := tx.ExecContext(ctx, del); err != nil {
 			return warehouse.Result{}, err
 		}
-	case req.Mode == pipeline.ModeAppend:
-	default:
-		return warehouse.Result{}, fmt.Errorf("load %s: unknown mode %q", req.LoadID, req.Mode)
 	}
 	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", table, src))
 	if err != nil {
@@ -187,85 +185,46 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	return warehouse.Result{Applied: true, Rows: rows}, nil
 }
 
-// prepareTable creates the table from the files' schema (created is then
-// true), or evolves it: new columns are added (nullable), a changed type is
-// refused.
-func prepareTable(ctx context.Context, tx *sql.Tx, name, src string) (created bool, err error) {
-	schemaName, tableName := "main", name
-	if i := strings.IndexByte(name, '.'); i >= 0 {
-		schemaName, tableName = name[:i], name[i+1:]
+// prepareTable creates the table from the files' schema, or evolves it:
+// new columns are added (nullable), a changed type is refused.
+func prepareTable(ctx context.Context, tx *sql.Tx, req warehouse.LoadRequest, src string) (warehouse.Plan, error) {
+	schemaName, tableName := "main", req.Table
+	if i := strings.IndexByte(req.Table, '.'); i >= 0 {
+		schemaName, tableName = req.Table[:i], req.Table[i+1:]
 		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+engine.QuoteIdent(schemaName)); err != nil {
-			return false, err
+			return warehouse.Plan{}, err
 		}
 	}
-	existing := map[string]string{}
+	var existing []messages.Column
 	rows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
-		WHERE table_schema = ? AND table_name = ?`, schemaName, tableName)
+		WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, schemaName, tableName)
 	if err != nil {
-		return false, err
+		return warehouse.Plan{}, err
 	}
 	for rows.Next() {
-		var c, t string
-		if err := rows.Scan(&c, &t); err != nil {
+		var c messages.Column
+		if err := rows.Scan(&c.Name, &c.Type); err != nil {
 			rows.Close()
-			return false, err
+			return warehouse.Plan{}, err
 		}
-		existing[strings.ToLower(c)] = t
+		existing = append(existing, c)
 	}
 	rows.Close()
-	table := engine.QuoteQualified(name)
-	if len(existing) == 0 {
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s LIMIT 0", table, src))
-		return err == nil, err
-	}
-	incoming, err := engine.Describe(ctx, tx, "SELECT * FROM "+src)
+	plan, err := warehouse.PlanFiles(ctx, tx, req, existing)
 	if err != nil {
-		return false, err
+		return plan, err
 	}
-	var problems []string
-	for _, c := range incoming {
-		have, ok := existing[strings.ToLower(c.Name)]
-		switch {
-		case !ok:
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, engine.QuoteIdent(c.Name), c.Type)); err != nil {
-				return false, err
-			}
-		case have != c.Type:
-			problems = append(problems, fmt.Sprintf("column %s is %s in %s but %s in the data", c.Name, have, name, c.Type))
+	table := engine.QuoteQualified(req.Table)
+	if plan.Create {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s LIMIT 0", table, src))
+		return plan, err
+	}
+	for _, c := range plan.Add {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, engine.QuoteIdent(c.Name), c.Type)); err != nil {
+			return plan, err
 		}
 	}
-	if len(problems) > 0 {
-		return false, fmt.Errorf("%w: %s", warehouse.ErrIncompatible, strings.Join(problems, "; "))
-	}
-	return false, nil
-}
-
-// checkUniqueKeys refuses a merge whose input repeats a key: which of the
-// repeated rows should win is not the loader's to guess.
-func checkUniqueKeys(ctx context.Context, tx *sql.Tx, src string, keys []string) error {
-	cols := engine.QuoteIdents(keys)
-	q := fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1 LIMIT 1", cols, src)
-	rows, err := tx.QueryContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return rows.Err()
-	}
-	vals := make([]any, len(keys)+1)
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return err
-	}
-	var parts []string
-	for i, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, vals[i]))
-	}
-	return fmt.Errorf("%w: merge key (%s) appears %v times in the data", warehouse.ErrIncompatible, strings.Join(parts, ", "), vals[len(keys)])
+	return plan, nil
 }
 
 func (w *Warehouse) Query(ctx context.Context, query string, fn func([]string, []any) error) error {

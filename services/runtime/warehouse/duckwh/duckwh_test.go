@@ -2,7 +2,6 @@ package duckwh
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 )
 
 // parquet writes rows (a SQL VALUES list) with the given column names.
@@ -79,65 +79,8 @@ func TestLoadIsAppliedOnce(t *testing.T) {
 	}
 }
 
-func TestMergeReplacesByKey(t *testing.T) {
-	w, e := setup(t)
-	ctx := context.Background()
-	load := func(id, values string) {
-		t.Helper()
-		_, err := w.Load(ctx, warehouse.LoadRequest{LoadID: id, Table: "analytics.scores", Keys: []string{"id"}, Mode: "merge", Files: []string{parquet(t, e, "id, score", values)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	load("r1/x/0", "(1, 0.5::DOUBLE), (2, 0.25::DOUBLE)")
-	load("r2/x/0", "(2, 0.75::DOUBLE), (3, 0.125::DOUBLE)")
-	got := query(t, w, "SELECT id, score FROM analytics.scores ORDER BY id")
-	if strings.Join(got, " ") != "1|0.5 2|0.75 3|0.125" {
-		t.Errorf("after merge: %v", got)
-	}
-}
-
-func TestReplaceAndSchemaEvolution(t *testing.T) {
-	w, e := setup(t)
-	ctx := context.Background()
-	if _, err := w.Load(ctx, warehouse.LoadRequest{LoadID: "a", Table: "t", Mode: "append", Files: []string{parquet(t, e, "id", "(1), (2)")}}); err != nil {
-		t.Fatal(err)
-	}
-	// A new column is added; old rows read it as NULL.
-	if _, err := w.Load(ctx, warehouse.LoadRequest{LoadID: "b", Table: "t", Mode: "replace", Files: []string{parquet(t, e, "id, extra", "(7, 'x')")}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := query(t, w, "SELECT id, extra FROM t"); strings.Join(got, " ") != "7|x" {
-		t.Errorf("after replace: %v", got)
-	}
-	// A changed type is refused and nothing is applied.
-	_, err := w.Load(ctx, warehouse.LoadRequest{LoadID: "c", Table: "t", Mode: "append", Files: []string{parquet(t, e, "id", "('not a number')")}})
-	if !errors.Is(err, warehouse.ErrIncompatible) || !strings.Contains(err.Error(), "column id is INTEGER in t but VARCHAR") {
-		t.Errorf("type change: %v", err)
-	}
-	if got := query(t, w, "SELECT count(*) FROM "+History+" WHERE load_id = 'c'"); got[0] != "0" {
-		t.Error("a refused load was recorded")
-	}
-}
-
-func TestMergeRefusesDuplicateKeys(t *testing.T) {
-	w, e := setup(t)
-	_, err := w.Load(context.Background(), warehouse.LoadRequest{LoadID: "d", Table: "t", Keys: []string{"id"}, Mode: "merge", Files: []string{parquet(t, e, "id, v", "(1, 'a'), (1, 'b')")}})
-	if !errors.Is(err, warehouse.ErrIncompatible) || !strings.Contains(err.Error(), "id=1") {
-		t.Errorf("duplicate keys: %v", err)
-	}
-	if got := query(t, w, "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'"); got[0] != "0" {
-		t.Error("a refused load left its table behind")
-	}
-}
-
-func TestHostileColumnNamesStayNames(t *testing.T) {
-	w, e := setup(t)
-	evil := `"x""; DROP TABLE t; --"`
-	if _, err := w.Load(context.Background(), warehouse.LoadRequest{LoadID: "e", Table: "t", Keys: []string{`x"; DROP TABLE t; --`}, Mode: "merge", Files: []string{parquet(t, e, evil, "(1)")}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := query(t, w, `SELECT "x""; DROP TABLE t; --" FROM t`); strings.Join(got, "") != "1" {
-		t.Errorf("got %v", got)
-	}
+func TestConformance(t *testing.T) {
+	warehousetest.Run(t, func(t *testing.T, env warehousetest.Env, hooks warehouse.Hooks) warehouse.Warehouse {
+		return New(filepath.Join(env.Dir, "wh.duckdb"), Options{MemoryLimit: "256MB", Hooks: hooks})
+	})
 }
