@@ -11,6 +11,6 @@ import (
 )
 
 func main() {
-	cfg, err := config.FromEnv(os.LookupEnv)
+	cfg, err := config.FromEnv(os.Environ())
 	os.Exit(cli.Execute(cfg, err, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -10,6 +10,6 @@ import (
 )
 
 func main() {
-	cfg, err := config.FromEnv(os.LookupEnv)
+	cfg, err := config.FromEnv(os.Environ())
 	os.Exit(platform.Main("traindata", cfg, err, os.Args[1:]))
 }

@@ -25,7 +25,7 @@ import (
 // fusion runs the CLI in process and returns its exit code and output.
 func fusion(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	cfg, err := config.FromEnv(func(string) (string, bool) { return "", false })
+	cfg, err := config.FromEnv(nil)
 	var out, errOut bytes.Buffer
 	code := Execute(cfg, err, args, &out, &errOut)
 	return code, out.String(), errOut.String()

@@ -43,6 +43,17 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. FUSION_LOG_LEVEL, default info.
 	LogLevel slog.Level
 
+	// Warehouse is where the loader loads: duckdb (a file in the home, the
+	// default), a postgres:// URL (Postgres or Redshift) or a
+	// snowflake://user:password@account/database/schema?warehouse=... URL.
+	// FUSION_WAREHOUSE.
+	Warehouse string
+	// Connections are the databases pipelines name (a Postgres source, a
+	// Snowflake transform), in the URL forms of Warehouse:
+	// FUSION_CONN_<NAME>=URL, the name lower-cased. Credentials stay in
+	// the environment, never in pipeline files.
+	Connections map[string]string
+
 	// The aws tier (FUSION_TRANSPORT=aws). AWS credentials, region and
 	// endpoints come from the SDK's default chain (AWS_REGION,
 	// AWS_ENDPOINT_URL, ...).
@@ -71,12 +82,18 @@ const (
 	TransportAWS      = "aws"
 )
 
-// FromEnv reads the configuration from environment variables through
-// lookup (os.LookupEnv in main) and applies defaults.
-func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+// FromEnv reads the configuration from environment variables (os.Environ()
+// in main) and applies defaults.
+func FromEnv(environ []string) (Config, error) {
 	var c Config
 	var errs []error
-	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	get := func(k string) string { return strings.TrimSpace(vars[k]) }
 	atoi := func(k string) int {
 		v := get(k)
 		if v == "" {
@@ -105,6 +122,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("FUSION_LANDING_POLL=%q is not a duration", v))
 		}
 		c.LandingPoll = d
+	}
+	c.Warehouse = get("FUSION_WAREHOUSE")
+	c.Connections = map[string]string{}
+	for k, v := range vars {
+		if name, ok := strings.CutPrefix(k, "FUSION_CONN_"); ok && name != "" {
+			c.Connections[strings.ToLower(name)] = strings.TrimSpace(v)
+		}
 	}
 	c.LakeBucket = get("FUSION_LAKE_BUCKET")
 	c.EventBus = get("FUSION_EVENT_BUS")
@@ -201,6 +225,14 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("FUSION_TRANSPORT=%q: use %q or %q", c.Transport, TransportEmbedded, TransportAWS))
 	}
+	if err := checkURL("FUSION_WAREHOUSE", c.Warehouse, true); err != nil {
+		errs = append(errs, err)
+	}
+	for name, u := range c.Connections {
+		if err := checkURL("FUSION_CONN_"+strings.ToUpper(name), u, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("FUSION_CONCURRENCY must be 1-256 (got %d)", c.Concurrency))
 	}
@@ -214,4 +246,37 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("FUSION_LANDING_POLL must be at least 10ms (got %v)", c.LandingPoll))
 	}
 	return errors.Join(errs...)
+}
+
+// Database URL schemes.
+const (
+	SchemeDuckDB    = "duckdb"
+	SchemePostgres  = "postgres"
+	SchemeSnowflake = "snowflake"
+)
+
+// SchemeOf returns the scheme of a database URL (duckdb for "") and the
+// rest: the DSN its driver takes (a Snowflake DSN has no scheme).
+func SchemeOf(url string) (scheme, dsn string) {
+	switch {
+	case url == "" || url == SchemeDuckDB:
+		return SchemeDuckDB, ""
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return SchemePostgres, url
+	case strings.HasPrefix(url, "snowflake://"):
+		return SchemeSnowflake, strings.TrimPrefix(url, "snowflake://")
+	}
+	scheme, _, _ = strings.Cut(url, ":")
+	return scheme, url
+}
+
+func checkURL(name, url string, duckdbOK bool) error {
+	scheme, _ := SchemeOf(url)
+	switch {
+	case scheme == SchemePostgres || scheme == SchemeSnowflake:
+		return nil
+	case scheme == SchemeDuckDB && duckdbOK:
+		return nil
+	}
+	return fmt.Errorf("%s: use a postgres:// or snowflake:// URL (got scheme %q)", name, scheme)
 }

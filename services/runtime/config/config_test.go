@@ -6,8 +6,12 @@ import (
 	"time"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+func env(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func TestDefaults(t *testing.T) {
@@ -40,5 +44,25 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	_, err = FromEnv(env(map[string]string{"FUSION_RETRIES": "11"}))
 	if err == nil || !strings.Contains(err.Error(), "FUSION_RETRIES") {
 		t.Errorf("retries: %v", err)
+	}
+}
+
+func TestWarehouseAndConnections(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"FUSION_WAREHOUSE": "snowflake://u:p@acct/DB/PUBLIC?warehouse=wh",
+		"FUSION_CONN_CRM":  "postgres://app@db:5432/crm",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scheme, dsn := SchemeOf(c.Warehouse); scheme != SchemeSnowflake || dsn != "u:p@acct/DB/PUBLIC?warehouse=wh" {
+		t.Errorf("warehouse %s %s", scheme, dsn)
+	}
+	if c.Connections["crm"] != "postgres://app@db:5432/crm" {
+		t.Errorf("connections %v", c.Connections)
+	}
+	_, err = FromEnv(env(map[string]string{"FUSION_WAREHOUSE": "mysql://x", "FUSION_CONN_X": "duckdb"}))
+	if err == nil || !strings.Contains(err.Error(), "FUSION_WAREHOUSE") || !strings.Contains(err.Error(), "FUSION_CONN_X") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -102,6 +102,9 @@ func (p *Pipeline) setDefaults() {
 	if p.Source.Format == "" {
 		p.Source.Format = "csv"
 	}
+	if p.Transform.Engine == "" {
+		p.Transform.Engine = EngineDuckDB
+	}
 	if p.Source.Format == "csv" && p.Source.Delimiter == "" {
 		p.Source.Delimiter = ","
 	}
@@ -182,6 +185,18 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 
 	if strings.TrimSpace(p.Transform.SQL) == "" {
 		v.add("transform.sql", "is required: the SQL that turns the view \"input\" into the curated dataset")
+	}
+	switch p.Transform.Engine {
+	case EngineDuckDB:
+		if p.Transform.Connection != "" {
+			v.add("transform.connection", "only applies to engine: snowflake")
+		}
+	case EngineSnowflake:
+		if c := p.Transform.Connection; c != "" && !messages.ValidName(c) {
+			v.add("transform.connection", "must name a connection (FUSION_CONN_<NAME>; lower case letters, digits, underscores; got %q)", c)
+		}
+	default:
+		v.add("transform.engine", "must be duckdb or snowflake (got %q)", p.Transform.Engine)
 	}
 
 	if t := p.Training; t != nil {

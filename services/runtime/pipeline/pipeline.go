@@ -44,10 +44,23 @@ type Column struct {
 }
 
 // Transform is the SQL that turns the ingested input into the curated
-// dataset. The input is visible as the view "input".
+// dataset. The input is visible as the view (or table) "input".
 type Transform struct {
 	SQL string `yaml:"sql"`
+	// Engine runs the SQL: duckdb (default) in the transform worker, or
+	// snowflake, pushed down: the input is staged into Snowflake, the SQL
+	// runs there (ELT) and the result comes back as the curated dataset.
+	Engine string `yaml:"engine"`
+	// Connection names the Snowflake connection (FUSION_CONN_<NAME>) of a
+	// pushed-down transform; the warehouse's when empty.
+	Connection string `yaml:"connection"`
 }
+
+// Transform engines.
+const (
+	EngineDuckDB    = "duckdb"
+	EngineSnowflake = "snowflake"
+)
 
 // Training describes the training set built from the curated dataset.
 type Training struct {

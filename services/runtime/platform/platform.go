@@ -135,7 +135,8 @@ func (p *Platform) open() error {
 	wh := duckwh.New(filepath.Join(home, WarehouseFile), duckwh.Options{MemoryLimit: p.Config.EngineMemory})
 	p.closer = append(p.closer, wh.Close)
 	p.Ledger = store
-	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now}
+	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
+		Connections: p.Config.Connections}
 	return nil
 }
 

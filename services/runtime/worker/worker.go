@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +74,17 @@ type Deps struct {
 	Engine    *engine.Engine
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Connections are the databases pipelines name, as URLs by name
+	// (config.Config.Connections).
+	Connections map[string]string
+}
+
+// Connection returns the URL of a named connection.
+func (d Deps) Connection(name string) (string, error) {
+	if u, ok := d.Connections[name]; ok && u != "" {
+		return u, nil
+	}
+	return "", fmt.Errorf("connection %q is not configured: set FUSION_CONN_%s", name, strings.ToUpper(name))
 }
 
 // Factory builds a worker from its dependencies.
