@@ -38,6 +38,14 @@ func (t *TraceContext) Trace() *TraceContext { return t }
 // Traced is any detail that carries trace context.
 type Traced interface{ Trace() *TraceContext }
 
+// RunStarter is a request that starts a run rather than continuing one
+// (an ingest request): the run derives from the event itself, so a
+// redelivery resumes the same run.
+type RunStarter interface {
+	Detail
+	StartRun(env Envelope) RunRef
+}
+
 // Column is one column of a dataset's schema. Type is a SQL type name as
 // DuckDB spells it (BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP, BOOLEAN...).
 type Column struct {

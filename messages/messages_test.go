@@ -54,6 +54,8 @@ func samples() map[string]Detail {
 		TypePredictionsReady: &PredictionsReady{RunRef: ref, TraceContext: tc, Model: ModelRef{Name: "churn_lgbm", Version: "1", Format: "lightgbm"},
 			Input: curated(), Dataset: DatasetRef{Name: "churn.predictions", Zone: "predictions", Format: "parquet", Objects: []string{"predictions/churn/" + run + "/churn_lgbm-1.parquet"}, Schema: []Column{{Name: "customer_id", Type: "BIGINT"}, {Name: "score", Type: "DOUBLE"}}, Rows: 9987, Bytes: 120000}},
 		TypeDatasetLoaded: &DatasetLoaded{RunRef: ref, TraceContext: tc, Dataset: curated(), Warehouse: "duckdb", Table: "churn_customers", LoadID: run + "/churn.curated/0", Rows: 9987, Applied: true},
+		TypeIngestRequested: &IngestRequested{TraceContext: tc, Pipeline: "orders", RequestID: "5b0e8f5e-4f7c-4a51-9a0e-2f4f3c1d2b6a",
+			Reason: "nightly", RequestedBy: "fusion ingest"},
 		TypeStepStarted:   &StepStarted{step},
 		TypeStepSucceeded: &StepSucceeded{done},
 		TypeStepFailed:    &StepFailed{failed},

@@ -10,15 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 events=${1:-1000}
-python=$(scripts/venv.sh aws)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=$(mktemp)
-"$(dirname "$python")/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 120); do curl -fs -o /dev/null "http://127.0.0.1:$port/moto-api/" && break; sleep 0.5; done
-out=$(AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-  AWS_EC2_METADATA_DISABLED=true go test -tags aws -count=1 -run '^$' -bench . -benchtime "${events}x" ./services/runtime/transport/ebus/)
+source scripts/lib/services.sh
+trap stop_services EXIT
+start_moto
+out=$(go test -tags aws -count=1 -run '^$' -bench . -benchtime "${events}x" ./services/runtime/transport/ebus/)
 echo "$out" | grep Benchmark >&2
 echo "$out" | awk -v n="$events" '
   /BenchmarkAWSTier/  { for (i = 1; i <= NF; i++) { if ($i == "events/s") f = $(i-1); if ($i == "entries/PutEvents") pe = $(i-1) } }

@@ -9,19 +9,26 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fusiondata/fusion/services/runtime/ledger"
 )
 
 func (a *app) ingestCmd() *cobra.Command {
-	var name string
+	var name, reason string
 	var wait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "ingest FILE --pipeline NAME",
-		Short: "Land a file for a pipeline",
+		Use:   "ingest [FILE] --pipeline NAME",
+		Short: "Land a file for a pipeline, or request a pull of its Postgres table",
 		Long: `ingest copies FILE into the pipeline's landing prefix in the home's lake.
 A running "fusion run" picks it up and starts a run; with --wait this command
-waits for that run and prints its summary.`,
-		Args: cobra.ExactArgs(1),
+waits for that run and prints its summary.
+
+For a pipeline whose source is a Postgres table (source.postgres), run it
+without FILE: it publishes a fusion.ingest.requested.v1 event, and the ingest
+worker copies the table — or, with a bookmark, the rows changed since the last
+successful pull — into a new run. --wait waits for that run.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := a.open(io.Discard)
 			if err != nil {
@@ -31,6 +38,14 @@ waits for that run and prints its summary.`,
 			pl, err := p.Pipelines.Get(name)
 			if err != nil {
 				return err
+			}
+			switch {
+			case pl.Source.Postgres != nil && len(args) == 1:
+				return fmt.Errorf("pipeline %s copies %s: run without FILE to request a pull", pl.Name, pl.Source.Postgres.Label())
+			case pl.Source.Postgres != nil:
+				return a.requestPull(p, pl, reason, wait, timeout)
+			case len(args) == 0:
+				return fmt.Errorf("pipeline %s ingests files landing under %s: give the FILE to land", pl.Name, pl.Source.Prefix)
 			}
 			f, err := os.Open(args[0])
 			if err != nil {
@@ -62,24 +77,30 @@ waits for that run and prints its summary.`,
 			}
 			waitCtx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			run, err := waitForRun(waitCtx, p.Ledger, key, a.errOut)
-			if run.ID != "" {
-				printRun(a.out, run)
-			}
-			if err != nil {
-				return fmt.Errorf("waiting for the run (is \"fusion run\" running?): %w", err)
-			}
-			if run.Status != "succeeded" {
-				return exitError{code: 1, msg: fmt.Sprintf("run %s %s", run.ID, run.Status)}
-			}
-			return nil
+			return a.reportRun(waitForRun(waitCtx, p.Ledger, key, a.errOut))
 		},
 	}
 	cmd.Flags().StringVar(&name, "pipeline", "", "pipeline the file is for (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "without FILE: why the pull is requested, kept with the request")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish and print its summary")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
 	cmd.MarkFlagRequired("pipeline")
 	return cmd
+}
+
+// reportRun prints a finished run's summary; a run that did not succeed
+// ends the command with exit code 1.
+func (a *app) reportRun(run ledger.Run, err error) error {
+	if run.ID != "" {
+		printRun(a.out, run)
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for the run (is \"fusion run\" running?): %w", err)
+	}
+	if run.Status != ledger.Succeeded {
+		return exitError{code: 1, msg: fmt.Sprintf("run %s %s", run.ID, run.Status)}
+	}
+	return nil
 }
 
 // progressReader draws a progress bar while a large file is copied.

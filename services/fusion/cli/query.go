@@ -3,29 +3,32 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fusiondata/fusion/services/runtime/platform"
-	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 )
 
 func (a *app) queryCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   `query "SQL"`,
 		Short: "Query the warehouse and print the result as CSV",
-		Long: `query runs a read-only SQL statement against the home's DuckDB warehouse and
-prints the result as CSV with a header line. It works while "fusion run" is
+		Long: `query runs a read-only SQL statement against the warehouse (FUSION_WAREHOUSE:
+the home's DuckDB file by default, or Postgres or Snowflake) and prints the
+result as CSV with a header line. On DuckDB it works while "fusion run" is
 running: the warehouse file is opened between loads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wh := duckwh.New(filepath.Join(a.cfg.Home, platform.WarehouseFile), duckwh.Options{MemoryLimit: a.cfg.EngineMemory})
+			wh, err := platform.OpenWarehouse(cmd.Context(), a.cfg)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
 			w := csv.NewWriter(a.out)
 			record := []string{}
-			err := wh.Query(cmd.Context(), args[0], func(cols []string, row []any) error {
+			err = wh.Query(cmd.Context(), args[0], func(cols []string, row []any) error {
 				if row == nil {
 					return w.Write(cols)
 				}

@@ -34,7 +34,11 @@ With FUSION_TRANSPORT=aws the workers consume their SQS queues instead;
 			defer stop()
 			var names []string
 			for _, pl := range p.Pipelines.All() {
-				names = append(names, pl.Name+" ("+pl.Source.Prefix+")")
+				from := pl.Source.Prefix
+				if pl.Source.Postgres != nil {
+					from = pl.Source.Postgres.Label()
+				}
+				names = append(names, pl.Name+" ("+from+")")
 			}
 			landing := fmt.Sprintf("s3://%s/landing/", p.Lake.Bucket())
 			if l := p.LocalLake(); l != nil {

@@ -14,12 +14,22 @@ import (
 // waitForRun waits for the run that the landed key started to finish,
 // drawing a progress line on a terminal.
 func waitForRun(ctx context.Context, l ledger.Ledger, key string, progress io.Writer) (ledger.Run, error) {
+	return waitFor(ctx, func(ctx context.Context) (ledger.Run, error) { return l.RunForInput(ctx, key) }, key, progress)
+}
+
+// waitForRunID waits for a run known by its id (a requested run) to finish.
+func waitForRunID(ctx context.Context, l ledger.Ledger, id string, progress io.Writer) (ledger.Run, error) {
+	return waitFor(ctx, func(ctx context.Context) (ledger.Run, error) { return l.Run(ctx, id) }, "run "+id, progress)
+}
+
+// waitFor polls find until the run it finds is no longer running.
+func waitFor(ctx context.Context, find func(context.Context) (ledger.Run, error), key string, progress io.Writer) (ledger.Run, error) {
 	tty := isTerminal(progress)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
 	for {
-		r, err := l.RunForInput(ctx, key)
+		r, err := find(ctx)
 		switch {
 		case err == nil:
 			if tty {
@@ -41,7 +51,7 @@ func waitForRun(ctx context.Context, l ledger.Ledger, key string, progress io.Wr
 			if tty {
 				fmt.Fprintln(progress)
 			}
-			if r, err := l.RunForInput(context.WithoutCancel(ctx), key); err == nil {
+			if r, err := find(context.WithoutCancel(ctx)); err == nil {
 				return r, ctx.Err()
 			}
 			return ledger.Run{}, ctx.Err()

@@ -2,13 +2,16 @@
 // bytes unchanged in the raw zone (the lake's immutable record, from which
 // any run can be replayed), validates it against the pipeline's schema (or
 // infers one), writes a typed Parquet copy, registers the dataset in the
-// catalog and announces it.
+// catalog and announces it. For a pipeline whose source is a Postgres
+// table, a request pulls the table (or its new rows) into the raw zone as
+// Parquet and announces it the same way.
 package handler
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"strings"
@@ -27,9 +30,13 @@ func New(d worker.Deps) (*worker.Worker, error) {
 	if d.Engine == nil || d.Lake == nil || d.Catalog == nil {
 		return nil, errors.New("ingest needs an engine, a lake and a catalog")
 	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
 	h := &ingester{deps: d}
 	return &worker.Worker{Name: pipeline.WorkerIngest, Handlers: map[string]worker.Handler{
 		messages.DetailTypeObjectCreated: h.objectCreated,
+		messages.TypeIngestRequested:     h.requested, // a pipeline's Postgres table (pull.go)
 	}}, nil
 }
 

@@ -94,21 +94,24 @@ func sectionOf(goType string) string {
 		return "the pipeline"
 	case "Column":
 		return "source.schema"
+	case "PostgresSource":
+		return "source.postgres"
 	}
 	return strings.ToLower(goType)
 }
 
 func (p *Pipeline) setDefaults() {
-	if p.Source.Format == "" {
+	files := p.Source.Postgres == nil // a table has no landing prefix, format or delimiter
+	if files && p.Source.Format == "" {
 		p.Source.Format = "csv"
 	}
 	if p.Transform.Engine == "" {
 		p.Transform.Engine = EngineDuckDB
 	}
-	if p.Source.Format == "csv" && p.Source.Delimiter == "" {
+	if files && p.Source.Format == "csv" && p.Source.Delimiter == "" {
 		p.Source.Delimiter = ","
 	}
-	if p.Source.Prefix == "" && messages.ValidName(p.Name) {
+	if files && p.Source.Prefix == "" && messages.ValidName(p.Name) {
 		p.Source.Prefix = "landing/" + p.Name + "/"
 	}
 	for i := range p.Source.Schema {
@@ -154,20 +157,10 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 	}
 
 	s := p.Source
-	if !strings.HasPrefix(s.Prefix, "landing/") || !strings.HasSuffix(s.Prefix, "/") || messages.ValidKey(s.Prefix) != nil {
-		v.add("source.prefix", "must be a key prefix under landing/ ending in / (got %q)", s.Prefix)
-	}
-	switch s.Format {
-	case "csv":
-		if len([]rune(s.Delimiter)) != 1 || s.Delimiter == "\"" || s.Delimiter == "\n" {
-			v.add("source.delimiter", "must be a single character other than a quote or newline (got %q)", s.Delimiter)
-		}
-	case "jsonl":
-		if s.Delimiter != "" {
-			v.add("source.delimiter", "only applies to csv")
-		}
-	default:
-		v.add("source.format", "must be csv or jsonl (got %q)", s.Format)
+	if s.Postgres != nil {
+		v.validatePostgres(s)
+	} else {
+		v.validateFiles(s)
 	}
 	seen := map[string]bool{}
 	for i, c := range s.Schema {
@@ -281,6 +274,25 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// validateFiles checks a landed-files source: its prefix, format and delimiter.
+func (v *validator) validateFiles(s Source) {
+	if !strings.HasPrefix(s.Prefix, "landing/") || !strings.HasSuffix(s.Prefix, "/") || messages.ValidKey(s.Prefix) != nil {
+		v.add("source.prefix", "must be a key prefix under landing/ ending in / (got %q)", s.Prefix)
+	}
+	switch s.Format {
+	case "csv":
+		if len([]rune(s.Delimiter)) != 1 || s.Delimiter == "\"" || s.Delimiter == "\n" {
+			v.add("source.delimiter", "must be a single character other than a quote or newline (got %q)", s.Delimiter)
+		}
+	case "jsonl":
+		if s.Delimiter != "" {
+			v.add("source.delimiter", "only applies to csv")
+		}
+	default:
+		v.add("source.format", "must be csv or jsonl (got %q)", s.Format)
+	}
 }
 
 type validator struct {

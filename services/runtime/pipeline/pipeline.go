@@ -32,8 +32,12 @@ type Source struct {
 	// Delimiter separates CSV fields; a comma by default.
 	Delimiter string `yaml:"delimiter"`
 	// Schema, when given, is checked against every file; otherwise the
-	// schema is inferred from the data.
+	// schema is inferred from the data. For a Postgres source it selects
+	// the columns and the types they are copied as.
 	Schema []Column `yaml:"schema"`
+	// Postgres, when set, makes the pipeline copy a Postgres table instead
+	// of reading landed files; Prefix, Format and Delimiter do not apply.
+	Postgres *PostgresSource `yaml:"postgres"`
 }
 
 // Column declares one source column.
@@ -132,7 +136,10 @@ func (i *Inference) InferenceInput() string {
 }
 
 // OwnsKey reports whether an object key lands under the pipeline's prefix.
-func (p *Pipeline) OwnsKey(key string) bool { return strings.HasPrefix(key, p.Source.Prefix) }
+// A pipeline with a Postgres source has no prefix and owns no key.
+func (p *Pipeline) OwnsKey(key string) bool {
+	return p.Source.Prefix != "" && strings.HasPrefix(key, p.Source.Prefix)
+}
 
 // The workers, each consuming its own queue.
 const (
@@ -156,8 +163,12 @@ type Step struct {
 // Steps lists the steps a run of this pipeline goes through. A run is
 // complete when each has succeeded.
 func (p *Pipeline) Steps() []Step {
+	start := messages.DetailTypeObjectCreated
+	if p.Source.Postgres != nil {
+		start = messages.TypeIngestRequested // a table is pulled on request
+	}
 	steps := []Step{
-		{Name: "ingest", Worker: WorkerIngest, Consumes: messages.DetailTypeObjectCreated},
+		{Name: "ingest", Worker: WorkerIngest, Consumes: start},
 		{Name: "transform", Worker: WorkerTransform, Consumes: messages.TypeDatasetIngested},
 	}
 	if p.Training != nil {

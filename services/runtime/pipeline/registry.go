@@ -111,7 +111,9 @@ func (r *Registry) namesLocked() []string {
 func (r *Registry) prefixesLocked() []string {
 	var out []string
 	for _, n := range r.namesLocked() {
-		out = append(out, r.byName[n].Source.Prefix)
+		if pre := r.byName[n].Source.Prefix; pre != "" {
+			out = append(out, pre)
+		}
 	}
 	return out
 }
@@ -190,6 +192,9 @@ func (r *Registry) refresh(first bool) error {
 	for i, a := range names {
 		for _, b := range names[i+1:] {
 			pa, pb := byName[a], byName[b]
+			if pa.Source.Prefix == "" || pb.Source.Prefix == "" {
+				continue // a database source lands no files
+			}
 			if strings.HasPrefix(pa.Source.Prefix, pb.Source.Prefix) || strings.HasPrefix(pb.Source.Prefix, pa.Source.Prefix) {
 				err := &Error{File: pb.File, Field: "source.prefix", Msg: fmt.Sprintf("%q overlaps %q of %s", pb.Source.Prefix, pa.Source.Prefix, pa.File)}
 				delete(byName, b)

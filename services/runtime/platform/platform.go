@@ -32,7 +32,6 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/transport/ebus"
 	"github.com/fusiondata/fusion/services/runtime/transport/inproc"
 	"github.com/fusiondata/fusion/services/runtime/transport/sqsq"
-	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
 
@@ -132,11 +131,14 @@ func (p *Platform) open() error {
 	for _, problem := range p.Pipelines.Problems() {
 		p.Log.Error("pipeline definition not loaded", "error", problem.Error())
 	}
-	wh := duckwh.New(filepath.Join(home, WarehouseFile), duckwh.Options{MemoryLimit: p.Config.EngineMemory})
+	wh, err := OpenWarehouse(context.Background(), p.Config)
+	if err != nil {
+		return err
+	}
 	p.closer = append(p.closer, wh.Close)
 	p.Ledger = store
 	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
-		Connections: p.Config.Connections}
+		Connections: connections(p.Config)}
 	return nil
 }
 

@@ -24,7 +24,7 @@ type RunOptions struct {
 }
 
 // Run runs the workers until ctx is cancelled. When it runs ingest on the
-// embedded tier, it watches the landing zone too.
+// embedded tier, it watches the landing zone and the event inbox too.
 func (p *Platform) Run(ctx context.Context, opts RunOptions) error {
 	names := opts.Workers
 	workers, err := worker.Build(p.Deps, names...)
@@ -40,6 +40,7 @@ func (p *Platform) Run(ctx context.Context, opts RunOptions) error {
 	}
 	if p.local != nil && slices.Contains(names, pipeline.WorkerIngest) {
 		go p.watchLanding(ctx)
+		go p.watchInbox(ctx)
 	}
 	var consumers []worker.Consumer
 	if opts.Ledger {

@@ -82,12 +82,14 @@ func BaseRules() []Rule {
 }
 
 // ForPipelines derives the rules of a set of pipelines: one rule per step
-// after ingest, matching the event that starts the step for that pipeline.
+// but the ingest of landed files (the landing rule covers it), matching the
+// event that starts the step for that pipeline — an ingest request for a
+// pipeline with a Postgres source, the previous step's event otherwise.
 func ForPipelines(ps []*pipeline.Pipeline) []Rule {
 	rules := BaseRules()
 	for _, p := range ps {
 		for _, s := range p.Steps() {
-			if s.Worker == pipeline.WorkerIngest {
+			if s.Consumes == messages.DetailTypeObjectCreated {
 				continue // covered by the landing rule
 			}
 			c, _ := messages.Lookup(s.Consumes)

@@ -96,6 +96,23 @@ func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Deta
 		in.Run.Pipeline, in.Pipeline = p.Name, p
 		return in, nil
 	}
+	if st, ok := detail.(messages.RunStarter); ok {
+		// A request starts a run of the pipeline it names; the run id
+		// derives from the event, so a redelivery resumes the same run.
+		in.Run = st.StartRun(env)
+		in.Step = pipeline.Step{Name: w.Name, Worker: w.Name, Consumes: env.DetailType}
+		p, err := r.deps.Pipelines.Get(in.Run.Pipeline)
+		if err != nil {
+			return in, Permanent(err)
+		}
+		in.Pipeline = p
+		step, ok := p.StepFor(w.Name, env.DetailType)
+		if !ok {
+			return in, Permanent(fmt.Errorf("pipeline %s does not start on %s: only a pipeline with a database source (source.postgres) does", p.Name, env.DetailType))
+		}
+		in.Step = step
+		return in, nil
+	}
 	ref, ok := detail.(interface{ Ref() messages.RunRef })
 	if !ok {
 		return nil, fmt.Errorf("%w: %s carries no run", messages.ErrMalformed, env.DetailType)
@@ -314,6 +331,11 @@ func stepInput(in *Input) string {
 	switch d := in.Detail.(type) {
 	case *messages.ObjectCreated:
 		return d.Object.Key
+	case *messages.IngestRequested:
+		if in.Pipeline != nil && in.Pipeline.Source.Postgres != nil {
+			return in.Pipeline.Source.Postgres.Label()
+		}
+		return d.Pipeline
 	case *messages.DatasetIngested:
 		return d.Dataset.Name
 	case *messages.DatasetTransformed:

@@ -79,6 +79,10 @@ type Deps struct {
 	Connections map[string]string
 }
 
+// WarehouseConnection names the warehouse's own connection when it is not
+// DuckDB: a Snowflake transform without a connection of its own runs there.
+const WarehouseConnection = "warehouse"
+
 // Connection returns the URL of a named connection.
 func (d Deps) Connection(name string) (string, error) {
 	if u, ok := d.Connections[name]; ok && u != "" {

@@ -42,34 +42,19 @@ func (h *transformer) ingested(ctx context.Context, in *worker.Input) (worker.Ou
 	}
 	defer release()
 
-	conn, err := h.deps.Engine.Conn(ctx)
-	if err != nil {
-		return worker.Output{}, err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM "+engine.ReadParquet(paths...)); err != nil {
-		return worker.Output{}, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS input")
-
-	query := strings.TrimRight(strings.TrimSpace(p.Transform.SQL), ";")
-	schema, err := engine.Describe(ctx, conn, query)
-	if err != nil {
-		// The SQL does not fit the data: the pipeline must change, retrying won't help.
-		return worker.Output{}, worker.Permanent(fmt.Errorf("%s: transform.sql: %w", p.File, err))
-	}
 	tmp, err := os.CreateTemp(h.deps.Engine.TempDir(), "transform-*.parquet")
 	if err != nil {
 		return worker.Output{}, err
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	rows, err := engine.CopyToParquet(ctx, conn, query, tmp.Name())
+	run := h.inDuckDB
+	if p.Transform.Engine == pipeline.EngineSnowflake {
+		run = h.inSnowflake
+	}
+	schema, rows, err := run(ctx, p, ev.Dataset, paths, tmp.Name())
 	if err != nil {
-		if ctx.Err() != nil {
-			return worker.Output{}, err
-		}
-		return worker.Output{}, worker.Permanent(fmt.Errorf("%s: transform.sql: %w", p.File, err))
+		return worker.Output{}, err
 	}
 	key := lake.RunKey(lake.Curated, p.Name, in.Run.RunID, "part-0.parquet")
 	obj, err := h.deps.Lake.PutFile(ctx, key, tmp.Name())
@@ -78,7 +63,7 @@ func (h *transformer) ingested(ctx context.Context, in *worker.Input) (worker.Ou
 	}
 	dataset := messages.DatasetRef{
 		Name: p.DatasetName(pipeline.DatasetCurated), Zone: lake.Curated, Format: "parquet",
-		Objects: []string{key}, Schema: worker.Columns(schema), Rows: rows, Bytes: obj.Size,
+		Objects: []string{key}, Schema: schema, Rows: rows, Bytes: obj.Size,
 	}
 	if err := h.deps.Catalog.Register(ctx, catalog.FromRef(dataset, in.Run, pipeline.WorkerTransform, h.deps.Now())); err != nil {
 		return worker.Output{}, err
@@ -87,4 +72,33 @@ func (h *transformer) ingested(ctx context.Context, in *worker.Input) (worker.Ou
 		RowsIn: ev.Dataset.Rows, RowsOut: rows, Bytes: obj.Size,
 		Events: []messages.Detail{&messages.DatasetTransformed{RunRef: in.Run, Input: ev.Dataset, Dataset: dataset}},
 	}, nil
+}
+
+// inDuckDB runs the SQL in the worker's DuckDB over the input files and
+// writes the result to out.
+func (h *transformer) inDuckDB(ctx context.Context, p *pipeline.Pipeline, _ messages.DatasetRef, paths []string, out string) ([]messages.Column, int64, error) {
+	conn, err := h.deps.Engine.Conn(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM "+engine.ReadParquet(paths...)); err != nil {
+		return nil, 0, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS input")
+
+	query := strings.TrimRight(strings.TrimSpace(p.Transform.SQL), ";")
+	schema, err := engine.Describe(ctx, conn, query)
+	if err != nil {
+		// The SQL does not fit the data: the pipeline must change, retrying won't help.
+		return nil, 0, worker.Permanent(fmt.Errorf("%s: transform.sql: %w", p.File, err))
+	}
+	rows, err := engine.CopyToParquet(ctx, conn, query, out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, err
+		}
+		return nil, 0, worker.Permanent(fmt.Errorf("%s: transform.sql: %w", p.File, err))
+	}
+	return worker.Columns(schema), rows, nil
 }

@@ -1,160 +1,67 @@
-// Package parquetrows streams the rows of Parquet files, one row group at a
-// time, as Go values: the source side of a warehouse's bulk copy. Memory
-// stays at one row group whatever the file size.
 package parquetrows
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"math"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
-// Rows iterates the rows of Parquet files. Row numbers count from 1 across
-// all files, so an error can name the row.
+// Rows iterates the rows of Parquet files as Go values; it is a pgx
+// CopyFromSource. Row numbers count from 1 across all files.
 type Rows struct {
-	ctx     context.Context
-	files   []string
-	columns []string
-
-	file   int
-	f      *os.File
-	reader pqarrow.RecordReader
-	rec    arrow.Record
-	i      int
-	n      int64
+	b      *Batches
+	i, n   int
+	row    int64
 	values []any
-	err    error
 }
 
 // Open iterates the given columns (all when nil) of the files.
 func Open(ctx context.Context, files []string, columns []string) *Rows {
-	return &Rows{ctx: ctx, files: files, columns: columns, file: -1}
+	return &Rows{b: OpenBatches(ctx, files, columns)}
 }
 
 // Columns returns the column names, once Next has been called.
-func (r *Rows) Columns() []string { return r.columns }
+func (r *Rows) Columns() []string { return r.b.Columns() }
 
-// Row is the 1-based number of the current row.
-func (r *Rows) Row() int64 { return r.n }
+// Row is the 1-based number of the current row across all files.
+func (r *Rows) Row() int64 { return r.row }
 
 // Next advances to the next row.
 func (r *Rows) Next() bool {
-	for r.err == nil {
-		if r.rec != nil && r.i < int(r.rec.NumRows()) {
-			r.fill()
-			r.i++
-			r.n++
-			return true
-		}
-		if r.reader != nil && r.reader.Next() {
-			if r.rec != nil {
-				r.rec.Release()
-			}
-			r.rec = r.reader.Record()
-			r.rec.Retain()
-			r.i = 0
-			continue
-		}
-		if r.reader != nil {
-			if err := r.reader.Err(); err != nil {
-				r.err = err
-				break
-			}
-		}
-		if !r.openNext() {
-			break
-		}
-	}
-	return false
-}
-
-func (r *Rows) openNext() bool {
-	r.closeFile()
-	r.file++
-	if r.file >= len(r.files) {
-		return false
-	}
-	f, err := os.Open(r.files[r.file])
-	if err != nil {
-		r.err = err
-		return false
-	}
-	r.f = f
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		r.err = fmt.Errorf("%s: %w", r.files[r.file], err)
-		return false
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
-	if err != nil {
-		r.err = err
-		return false
-	}
-	schema, err := fr.Schema()
-	if err != nil {
-		r.err = err
-		return false
-	}
-	if r.columns == nil {
-		for _, f := range schema.Fields() {
-			r.columns = append(r.columns, f.Name)
-		}
-	}
-	idx := make([]int, len(r.columns))
-	for i, c := range r.columns {
-		found := schema.FieldIndices(c)
-		if len(found) == 0 {
-			r.err = fmt.Errorf("%s has no column %q", r.files[r.file], c)
+	if r.i >= r.n {
+		if !r.b.Next() {
 			return false
 		}
-		idx[i] = found[0]
+		r.i, r.n = 0, int(r.b.Record().NumRows())
 	}
-	reader, err := fr.GetRecordReader(r.ctx, idx, nil)
-	if err != nil {
-		r.err = err
-		return false
-	}
-	r.reader = reader
+	r.fill()
+	r.i++
+	r.row++
 	return true
-}
-
-func (r *Rows) closeFile() {
-	if r.rec != nil {
-		r.rec.Release()
-		r.rec = nil
-	}
-	if r.reader != nil {
-		r.reader.Release()
-		r.reader = nil
-	}
-	if r.f != nil {
-		r.f.Close()
-		r.f = nil
-	}
 }
 
 // Values returns the current row. The slice is reused by Next.
 func (r *Rows) Values() ([]any, error) { return r.values, nil }
 
 // Err reports the first error.
-func (r *Rows) Err() error { return r.err }
+func (r *Rows) Err() error { return r.b.Err() }
 
 // Close releases the open file.
-func (r *Rows) Close() { r.closeFile() }
+func (r *Rows) Close() { r.b.Close() }
 
 func (r *Rows) fill() {
-	if cap(r.values) < len(r.columns) {
-		r.values = make([]any, len(r.columns))
+	rec := r.b.Record()
+	n := int(rec.NumCols())
+	if cap(r.values) < n {
+		r.values = make([]any, n)
 	}
-	r.values = r.values[:len(r.columns)]
+	r.values = r.values[:n]
 	for j := range r.values {
-		r.values[j] = Value(r.rec.Column(j), r.i)
+		r.values[j] = Value(rec.Column(j), r.i)
 	}
 }
 
@@ -200,7 +107,42 @@ func Value(col arrow.Array, i int) any {
 		unit := c.DataType().(*arrow.TimestampType).Unit
 		return c.Value(i).ToTime(unit).UTC()
 	case *array.Decimal128:
-		return c.Value(i).ToString(c.DataType().(*arrow.Decimal128Type).Scale)
+		return decimalString(c.Value(i), c.DataType().(*arrow.Decimal128Type).Scale)
 	}
 	return col.ValueStr(i)
+}
+
+// decimalString spells a decimal exactly; values that fit 64 bits, nearly
+// all, without the big-number arithmetic of Num.ToString.
+func decimalString(n decimal128.Num, scale int32) string {
+	lo, hi := n.LowBits(), n.HighBits()
+	if !(hi == 0 && lo <= math.MaxInt64) && !(hi == -1 && lo > math.MaxInt64) {
+		return n.ToString(scale)
+	}
+	v := int64(lo)
+	if v == math.MinInt64 {
+		return n.ToString(scale)
+	}
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	digits := strconv.AppendUint(make([]byte, 0, 24), uint64(v), 10)
+	if scale <= 0 {
+		if neg {
+			return "-" + string(digits)
+		}
+		return string(digits)
+	}
+	for len(digits) <= int(scale) {
+		digits = append([]byte{'0'}, digits...)
+	}
+	out := make([]byte, 0, len(digits)+2)
+	if neg {
+		out = append(out, '-')
+	}
+	out = append(out, digits[:len(digits)-int(scale)]...)
+	out = append(out, '.')
+	out = append(out, digits[len(digits)-int(scale):]...)
+	return string(out)
 }

@@ -146,7 +146,20 @@ func scalar(t *testing.T, w warehouse.Warehouse, query string) string {
 	return out
 }
 
-func q(name string) string { return engine.QuoteQualified(name) }
+// q spells a table the suite created for a query: simple lower-case names
+// unquoted, as a user would type them (Snowflake folds those to its
+// upper-case form), others quoted.
+func q(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		if !simple.MatchString(p) {
+			parts[i] = engine.QuoteIdent(p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+var simple = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 func (s *suite) redelivery(t *testing.T) {
 	w := s.open(t, s.env, warehouse.Hooks{})
