@@ -243,26 +243,5 @@ func (w *Warehouse) Query(ctx context.Context, query string, fn func([]string, [
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	if err := fn(cols, nil); err != nil {
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		if err := fn(cols, vals); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return warehouse.ScanRows(rows, fn)
 }

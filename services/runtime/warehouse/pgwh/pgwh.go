@@ -12,7 +12,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/marcboeker/go-duckdb" // registers the duckdb driver
@@ -67,29 +66,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres warehouse: %w", err)
 	}
-	duck, err := openDuck(ctx, opts.MemoryLimit)
+	duck, err := warehouse.OpenChecker(ctx, opts.MemoryLimit)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return &Warehouse{pool: pool, duck: duck, opts: opts, hist: history{hist}, merge: version >= 150000}, nil
-}
-
-// openDuck opens the in-memory DuckDB on one thread: its scans are small
-// beside the copy, and they run beside the database.
-func openDuck(ctx context.Context, memoryLimit string) (*sql.DB, error) {
-	q := url.Values{"threads": {"1"}}
-	if memoryLimit != "" {
-		q.Set("memory_limit", memoryLimit)
-	}
-	db, err := sql.Open("duckdb", "?"+q.Encode())
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
-	}
-	return db, nil
 }
 
 func (w *Warehouse) Kind() string { return "postgres" }
