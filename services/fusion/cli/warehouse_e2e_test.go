@@ -16,16 +16,17 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/platform"
 )
 
-// demoInto runs `fusion demo` with the given warehouse and returns a query
-// function on that warehouse.
-func demoInto(t *testing.T, warehouseURL string, connections map[string]string) func(sql string) [][]string {
+// demoInto runs `fusion demo` with the given warehouse (and pipelines
+// directory, "" for the home's) and returns a query function on that
+// warehouse.
+func demoInto(t *testing.T, warehouseURL, pipelinesDir string) func(sql string) [][]string {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
 	cfg, err := config.FromEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Warehouse, cfg.Connections = warehouseURL, connections
+	cfg.Warehouse, cfg.Pipelines = warehouseURL, pipelinesDir
 	var out, errOut bytes.Buffer
 	if code := Execute(cfg, nil, []string{"demo", "--home", home}, &out, &errOut); code != 0 {
 		t.Fatalf("demo exited %d\n%s\n%s\n%s", code, out.String(), errOut.String(), readLog(home))
@@ -88,9 +89,32 @@ func TestDemoLoadsIntoPostgres(t *testing.T) {
 	if dsn == "" {
 		t.Fatal("FUSION_TEST_POSTGRES_DSN is not set: run scripts/test.sh warehouse")
 	}
-	query := demoInto(t, dsn, nil)
+	query := demoInto(t, dsn, "")
 	assertSampleLoaded(t, query)
 	if got := query("SELECT count(*) FROM _fusion_loads WHERE table_name IN ('churn_customers', 'churn_predictions')"); got[0][0] != "2" {
 		t.Errorf("load history: %v", got)
 	}
+}
+
+// The sample pipeline with its transform pushed down into Snowflake (the
+// warehouse's own, fakesnow here) and its loads into Snowflake.
+func TestDemoTransformsAndLoadsInSnowflake(t *testing.T) {
+	dsn := os.Getenv("FUSION_TEST_SNOWFLAKE_DSN")
+	if dsn == "" {
+		t.Fatal("FUSION_TEST_SNOWFLAKE_DSN is not set: run scripts/test.sh warehouse")
+	}
+	churn, err := os.ReadFile("../../../deploy/pipelines/churn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := strings.Replace(string(churn), "\ntransform:\n", "\ntransform:\n  engine: snowflake\n", 1)
+	if pushed == string(churn) {
+		t.Fatal("churn.yaml has no transform section")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "churn.yaml"), []byte(pushed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := demoInto(t, "snowflake://"+dsn, dir)
+	assertSampleLoaded(t, query)
 }

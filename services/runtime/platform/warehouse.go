@@ -9,6 +9,7 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/pgwh"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/snowwh"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
 
@@ -21,6 +22,8 @@ func OpenWarehouse(ctx context.Context, cfg config.Config) (warehouse.Warehouse,
 		return duckwh.New(filepath.Join(cfg.Home, WarehouseFile), duckwh.Options{MemoryLimit: cfg.EngineMemory}), nil
 	case config.SchemePostgres:
 		return pgwh.Open(ctx, dsn, pgwh.Options{MemoryLimit: cfg.EngineMemory})
+	case config.SchemeSnowflake:
+		return snowwh.Open(ctx, dsn, snowwh.Options{MemoryLimit: cfg.EngineMemory})
 	}
 	return nil, fmt.Errorf("FUSION_WAREHOUSE: no %s warehouse", scheme)
 }

@@ -1,6 +1,6 @@
 // Package handler is the transform worker: it runs a pipeline's SQL over
-// the ingested dataset (visible as the view "input") in DuckDB and writes
-// the result to the curated zone as Parquet.
+// the ingested dataset (visible as "input") in DuckDB, or pushed down into
+// Snowflake, and writes the result to the curated zone as Parquet.
 package handler
 
 import (
@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/catalog"
 	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/snowwh"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
 
@@ -25,13 +27,18 @@ func New(d worker.Deps) (*worker.Worker, error) {
 	if d.Engine == nil || d.Lake == nil || d.Catalog == nil {
 		return nil, errors.New("transform needs an engine, a lake and a catalog")
 	}
-	h := &transformer{deps: d}
+	h := &transformer{deps: d, snow: map[string]*snowwh.Warehouse{}}
 	return &worker.Worker{Name: pipeline.WorkerTransform, Handlers: map[string]worker.Handler{
 		messages.TypeDatasetIngested: h.ingested,
 	}}, nil
 }
 
-type transformer struct{ deps worker.Deps }
+type transformer struct {
+	deps worker.Deps
+
+	mu   sync.Mutex
+	snow map[string]*snowwh.Warehouse // by DSN, for pushed-down transforms
+}
 
 func (h *transformer) ingested(ctx context.Context, in *worker.Input) (worker.Output, error) {
 	ev := in.Detail.(*messages.DatasetIngested)

@@ -92,3 +92,26 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return strings.ToUpper(hex.EncodeToString(b))
 }
+
+// StageFiles copies Parquet files into a new staging table of the home
+// schema for SQL to read, as a pushed-down transform does, on conn (a
+// session of Conn). Simple lower-case column names are stored upper-case,
+// so unquoted names in SQL find them. drop removes the table; call it when
+// done, whatever happened.
+func (w *Warehouse) StageFiles(ctx context.Context, conn *sql.Conn, files []string) (table string, drop func(), err error) {
+	req := warehouse.LoadRequest{LoadID: "staging", Files: files}
+	_, cols, err := w.plan(ctx, req, nil)
+	if err != nil {
+		return "", func() {}, err
+	}
+	s, _, err := w.stage(ctx, conn, req, cols)
+	drop = func() { w.unstage(ctx, conn, s) }
+	if err != nil {
+		drop()
+		return "", func() {}, err
+	}
+	return s.table.String(), drop, nil
+}
+
+// Conn returns a session of the warehouse's connection pool.
+func (w *Warehouse) Conn(ctx context.Context) (*sql.Conn, error) { return w.db.Conn(ctx) }
