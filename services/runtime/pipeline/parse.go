@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -239,6 +240,19 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 		}
 	}
 
+	steps := map[string]bool{"load": len(p.Load) > 0}
+	for _, st := range p.Steps() {
+		steps[st.Name] = true
+	}
+	for _, name := range sortedKeys(p.Retries) {
+		switch n := p.Retries[name]; {
+		case !steps[name]:
+			v.add("retries."+name, "is not a step of this pipeline (steps: %s)", strings.Join(sortedKeys(steps), ", "))
+		case n < 0 || n > MaxRetries:
+			v.add("retries."+name, "must be between 0 and %d (got %d)", MaxRetries, n)
+		}
+	}
+
 	datasets := map[string]bool{}
 	for i, l := range p.Load {
 		f := fmt.Sprintf("load[%d]", i)
@@ -349,4 +363,13 @@ func lineOf(root *yaml.Node, field string) int {
 		return n.Line
 	}
 	return line
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

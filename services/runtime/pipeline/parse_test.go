@@ -153,3 +153,26 @@ func TestStepForRoutesInferenceInput(t *testing.T) {
 		t.Error("inference also bound to the curated dataset")
 	}
 }
+
+func TestRetriesPerStep(t *testing.T) {
+	base := "name: p\ntransform: {sql: SELECT 1}\nload: [{dataset: curated, table: t}]\n"
+	p, err := Parse("p.yaml", []byte(base+"retries: {transform: 5, load: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := p.RetriesFor("transform"); !ok || n != 5 {
+		t.Errorf("transform: %d %v", n, ok)
+	}
+	if n, ok := p.RetriesFor("load.curated"); !ok || n != 0 {
+		t.Errorf("load.curated: %d %v", n, ok)
+	}
+	if _, ok := p.RetriesFor("ingest"); ok {
+		t.Error("ingest has no override")
+	}
+	_, err = Parse("p.yaml", []byte(base+"retries:\n  transfrom: 2\n  ingest: 11\n"))
+	for _, want := range []string{"p.yaml:6: retries.ingest: must be between 0 and 10 (got 11)", "p.yaml:5: retries.transfrom: is not a step of this pipeline"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+}

@@ -18,6 +18,10 @@ type Pipeline struct {
 	Training    *Training  `yaml:"training"`
 	Inference   *Inference `yaml:"inference"`
 	Load        []Load     `yaml:"load"`
+	// Retries overrides, per step, how often a transient failure is
+	// retried (0-10): step names as in Steps (ingest, transform, traindata,
+	// inference, load.curated, load.predictions), or load for every load.
+	Retries map[string]int `yaml:"retries"`
 
 	// File is where the definition was read from; errors name it.
 	File string `yaml:"-"`
@@ -199,4 +203,18 @@ func (p *Pipeline) StepFor(worker, detailType string) (Step, bool) {
 		}
 	}
 	return Step{}, false
+}
+
+// MaxRetries is the most retries a pipeline may ask of a step.
+const MaxRetries = 10
+
+// RetriesFor returns the retries the pipeline sets for a step, if any: its
+// own entry, else its group's (load for load.curated).
+func (p *Pipeline) RetriesFor(step string) (int, bool) {
+	if n, ok := p.Retries[step]; ok {
+		return n, true
+	}
+	group, _, _ := strings.Cut(step, ".")
+	n, ok := p.Retries[group]
+	return n, ok
 }

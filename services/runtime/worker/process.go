@@ -141,6 +141,10 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 	var out Output
 	var err error
 	var started time.Time
+	retries := r.cfg.Retry.MaxRetries
+	if n, ok := in.Pipeline.RetriesFor(in.Step.Name); ok {
+		retries = n
+	}
 	for attempt := 1; ; attempt++ {
 		in.Attempt = attempt
 		started = r.deps.Now()
@@ -154,7 +158,7 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: the message returns to its queue
 		}
-		if IsPermanent(err) || attempt > r.cfg.Retry.MaxRetries {
+		if IsPermanent(err) || attempt > retries {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
 			return r.fail(ctx, w, msg, in, started, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -37,6 +38,12 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, retries int) *harness {
+	t.Helper()
+	return newHarnessFor(t, retries, def)
+}
+
+// newHarnessFor serves the pipeline definition p.yaml.
+func newHarnessFor(t *testing.T, retries int, def string) *harness {
 	t.Helper()
 	reg, err := pipeline.NewRegistry(fstest.MapFS{"p.yaml": {Data: []byte(def)}}, "pipelines")
 	if err != nil {
@@ -207,6 +214,28 @@ func TestExhaustedRetriesDeadLetter(t *testing.T) {
 	dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
 	if dl.Metadata.Get("attempts") != "3" || calls.Load() != 3 {
 		t.Errorf("attempts %s, calls %d", dl.Metadata.Get("attempts"), calls.Load())
+	}
+}
+
+// A pipeline's retries for a step override the process's.
+func TestPipelineSetsRetriesPerStep(t *testing.T) {
+	for _, c := range []struct {
+		retries string
+		calls   int32
+	}{{"{transform: 5}", 6}, {"{transform: 0}", 1}, {"{load: 7}", 2}} {
+		h := newHarnessFor(t, 1, def+"retries: "+c.retries+"\n")
+		var calls atomic.Int32
+		h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
+			messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) {
+				calls.Add(1)
+				return worker.Output{}, errors.New("still down")
+			},
+		}})
+		h.bus.Publish(context.Background(), ingested(t))
+		dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
+		if want := fmt.Sprint(c.calls); dl.Metadata.Get("attempts") != want || calls.Load() != c.calls {
+			t.Errorf("retries %s: attempts %s, calls %d, want %s", c.retries, dl.Metadata.Get("attempts"), calls.Load(), want)
+		}
 	}
 }
 
