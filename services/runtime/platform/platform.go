@@ -138,7 +138,7 @@ func (p *Platform) open() error {
 	p.closer = append(p.closer, wh.Close)
 	p.Ledger = store
 	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
-		Connections: connections(p.Config)}
+		Connections: connections(p.Config), Dedup: store}
 	return nil
 }
 

@@ -37,6 +37,16 @@ func (r *Runtime) process(w *Worker, msg *message.Message) error {
 		return r.deadLetter(ctx, w.Name, msg, err, nil)
 	}
 	for _, env := range envs {
+		if r.deps.Dedup != nil && env.ID != "" {
+			seen, err := r.deps.Dedup.Handled(ctx, w.Name, env.ID)
+			if err != nil {
+				return err
+			}
+			if seen {
+				r.log.Info("event already handled; acknowledged", "worker", w.Name, "event_id", env.ID, "detail_type", env.DetailType)
+				continue
+			}
+		}
 		if err := r.processEvent(ctx, w, msg, env); err != nil {
 			return err
 		}
@@ -188,6 +198,11 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 	}
 	if err := r.tr.Bus.Publish(ctx, append(events, done)...); err != nil {
 		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
+	}
+	if r.deps.Dedup != nil && in.Event.ID != "" {
+		if err := r.deps.Dedup.MarkHandled(ctx, w.Name, in.Event.ID, in.Run.RunID); err != nil {
+			log.Warn("handled event not recorded; a redelivery will run the step again", "error", err)
+		}
 	}
 	span.SetAttributes(attribute.Int64("fusion.rows_in", out.RowsIn), attribute.Int64("fusion.rows_out", out.RowsOut))
 	log.Info("step succeeded", "attempt", in.Attempt, "rows_in", out.RowsIn, "rows_out", out.RowsOut,

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fusiondata/fusion/services/runtime/metastore"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -45,6 +48,12 @@ func newHarness(t *testing.T, retries int) *harness {
 // newHarnessFor serves the pipeline definition p.yaml.
 func newHarnessFor(t *testing.T, retries int, def string) *harness {
 	t.Helper()
+	return newHarnessWith(t, retries, def, nil)
+}
+
+// newHarnessWith also deduplicates events with dedup.
+func newHarnessWith(t *testing.T, retries int, def string, dedup worker.Dedup) *harness {
+	t.Helper()
 	reg, err := pipeline.NewRegistry(fstest.MapFS{"p.yaml": {Data: []byte(def)}}, "pipelines")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +66,7 @@ func newHarnessFor(t *testing.T, retries int, def string) *harness {
 	h.bus = transport.NewRoutedBus(func() (*routing.Table, error) { return table, nil }, h.broker.Publisher())
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
 	h.rt, err = worker.New(worker.Config{Concurrency: 1, Retry: worker.RetryPolicy{MaxRetries: retries, Initial: time.Millisecond, Max: 2 * time.Millisecond}},
-		worker.Deps{Pipelines: reg}, worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, tp)
+		worker.Deps{Pipelines: reg, Dedup: dedup}, worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, tp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +226,44 @@ func TestExhaustedRetriesDeadLetter(t *testing.T) {
 	}
 }
 
+// An event handled to the end is not handled again, however often it
+// arrives, also after a restart (a new store on the same file); an event
+// whose step failed runs again when it comes back.
+func TestHandledEventsAreDeduplicatedAcrossRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	var calls atomic.Int32
+	handlers := map[string]worker.Handler{
+		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) {
+			if calls.Add(1) == 1 {
+				return worker.Output{}, worker.Permanent(errors.New("bad first time"))
+			}
+			return worker.Output{Events: []messages.Detail{transformed()}}, nil
+		},
+	}
+	ev := ingested(t)
+	for restart := 0; restart < 2; restart++ {
+		store, err := metastore.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHarnessWith(t, 0, def, store)
+		h.run(t, &worker.Worker{Name: "transform", Handlers: handlers})
+		for i := 0; i < 3; i++ {
+			h.bus.Publish(context.Background(), ev)
+		}
+		if restart == 0 {
+			h.next(t, worker.DeadLetterQueue("transform")) // the failed first delivery
+			h.next(t, "loader")                            // the success
+		}
+		// Let the duplicates arrive and be acknowledged.
+		time.Sleep(200 * time.Millisecond)
+		store.Close()
+	}
+	if calls.Load() != 2 {
+		t.Errorf("handler ran %d times, want 2 (the failure, then one success)", calls.Load())
+	}
+}
+
 // A pipeline's retries for a step override the process's.
 func TestPipelineSetsRetriesPerStep(t *testing.T) {
 	for _, c := range []struct {
@@ -239,22 +286,49 @@ func TestPipelineSetsRetriesPerStep(t *testing.T) {
 	}
 }
 
+// Events that are not JSON, of an unknown type or version, too large, or
+// naming a key outside the lake are dead-lettered with the reason.
 func TestUnusableEventsAreDeadLettered(t *testing.T) {
 	h := newHarness(t, 3)
+	var calls atomic.Int32
 	h.run(t, &worker.Worker{Name: "transform", Handlers: map[string]worker.Handler{
-		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) { return worker.Output{}, nil },
+		messages.TypeDatasetIngested: func(context.Context, *worker.Input) (worker.Output, error) {
+			calls.Add(1)
+			return worker.Output{}, nil
+		},
 	}})
 	pub := h.broker.Publisher()
 	good := ingested(t)
 	unknown := good
 	unknown.DetailType = "fusion.dataset.ingested.v9"
 	unknownBody, _ := unknown.Marshal()
-	for _, body := range [][]byte{[]byte("not json at all"), unknownBody} {
-		pub.Publish("transform", message.NewMessage("m", body))
+	goodBody, _ := good.Marshal()
+	cases := []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"not json", []byte("not json at all"), "malformed"},
+		{"unknown version", unknownBody, `does not consume "fusion.dataset.ingested.v9"`},
+		{"oversize", append(bytes.Repeat([]byte(" "), messages.MaxEventBytes), goodBody...), "event too large: the message is 262"},
+		{"traversal", bytes.Replace(goodBody, []byte(`"raw/p/x.csv"`), []byte(`"landing/p/../../etc/passwd"`), 1), "landing/p/../../etc/passwd"},
+		{"absolute key", bytes.Replace(goodBody, []byte(`"raw/p/x.csv"`), []byte(`"/etc/passwd"`), 1), "/etc/passwd"},
+	}
+	for _, c := range cases {
+		pub.Publish("transform", message.NewMessage(c.name, c.body))
 		dl, _ := h.next(t, worker.DeadLetterQueue("transform"))
-		if dl.Metadata.Get("dead_letter_reason") == "" {
-			t.Error("no reason")
+		if reason := dl.Metadata.Get("dead_letter_reason"); !strings.Contains(reason, c.want) {
+			t.Errorf("%s: reason %q lacks %q", c.name, reason, c.want)
 		}
+	}
+	// The worker carries on.
+	pub.Publish("transform", message.NewMessage("good", goodBody))
+	deadline := time.Now().Add(5 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("handler called %d times, want 1 (the good event)", calls.Load())
 	}
 }
 

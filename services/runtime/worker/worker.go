@@ -77,6 +77,21 @@ type Deps struct {
 	// Connections are the databases pipelines name, as URLs by name
 	// (config.Config.Connections).
 	Connections map[string]string
+	// Dedup, when set, skips events a worker already handled (optional).
+	Dedup Dedup
+}
+
+// Dedup remembers the events each worker handled to the end, so that an
+// event delivered again — by an at-least-once transport, after a crash, or
+// sent twice — is acknowledged without running its step again.
+//
+// Rules: MarkHandled is called only after the step's results were
+// published, so a crash in between reruns the step (handlers are
+// idempotent and their results carry the same ids); a failed step is not
+// marked, so a redriven dead letter runs again; marks survive restarts.
+type Dedup interface {
+	Handled(ctx context.Context, worker, eventID string) (bool, error)
+	MarkHandled(ctx context.Context, worker, eventID, runID string) error
 }
 
 // WarehouseConnection names the warehouse's own connection when it is not
