@@ -31,6 +31,13 @@ func (p *Platform) Submit(ctx context.Context, env messages.Envelope) error {
 	if err != nil {
 		return err
 	}
+	// Named by time then id, so events are published in the order submitted.
+	return p.writeInbox(fmt.Sprintf("%s-%s.json", time.Now().UTC().Format("20060102T150405.000000000"), env.ID), body)
+}
+
+// writeInbox writes an inbox entry whole (a temporary file renamed into
+// place), so the watcher never reads half of one.
+func (p *Platform) writeInbox(name string, body []byte) error {
 	dir := filepath.Join(p.Config.Home, InboxDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -47,8 +54,6 @@ func (p *Platform) Submit(ctx context.Context, env messages.Envelope) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	// Named by time then id, so events are published in the order submitted.
-	name := fmt.Sprintf("%s-%s.json", time.Now().UTC().Format("20060102T150405.000000000"), env.ID)
 	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }
 
@@ -64,13 +69,17 @@ func (p *Platform) watchInbox(ctx context.Context) {
 		entries, _ := os.ReadDir(dir) // none yet: nothing submitted
 		var names []string
 		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			if !e.IsDir() && (strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), queuedSuffix)) && !strings.HasPrefix(e.Name(), ".") {
 				names = append(names, e.Name())
 			}
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			if err := p.publishSubmitted(ctx, filepath.Join(dir, n)); err != nil {
+			publish := p.publishSubmitted
+			if strings.HasSuffix(n, queuedSuffix) {
+				publish = func(_ context.Context, path string) error { return p.publishQueued(path) }
+			}
+			if err := publish(ctx, filepath.Join(dir, n)); err != nil {
 				p.Log.Error("inbox: publish", "file", n, "error", err)
 				break // keep the order: retry at the next poll
 			}

@@ -44,6 +44,7 @@ type Platform struct {
 	Deps      worker.Deps
 	Transport worker.Transport
 	Ledger    ledger.Ledger
+	meta      *metastore.Store
 	Pipelines *pipeline.Registry
 	Lake      lake.Lake
 	Log       *slog.Logger
@@ -136,7 +137,11 @@ func (p *Platform) open() error {
 		return err
 	}
 	p.closer = append(p.closer, wh.Close)
-	p.Ledger = store
+	p.Ledger, p.meta = store, store
+	if p.broker != nil {
+		// Embedded dead letters live in the home, beyond the process.
+		p.Transport.DeadLetters = store.DeadLetters()
+	}
 	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
 		Connections: connections(p.Config), Dedup: store}
 	return nil
