@@ -7,7 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fusiondata/fusion/services/runtime/transport"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,4 +242,60 @@ func TestAWSBadEventsGoToTheDLQ(t *testing.T) {
 		t.Fatalf("run after bad events: %+v", r)
 	}
 	_ = fmt.Sprint
+}
+
+// On the aws tier a run whose transform failed for good sits in the SQS
+// dead-letter queue; after the pipeline is fixed, a redrive of that run
+// continues it from the transform to the warehouse.
+func TestAWSRedriveContinuesTheRun(t *testing.T) {
+	p, c := onAWS(t)
+	file := filepath.Join(p.Config.PipelinesDir(), "churn.yaml")
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(good), "FROM input", "FROM input WHERE colour = 'red'", 1)
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the registry looks for changes every second
+	key := "landing/churn/redrive.csv"
+	putObject(t, c, p.Config.LakeBucket, key, sampleCSV(t, 200))
+	r := waitRun(t, p, key)
+	if r.Status != ledger.Failed {
+		t.Fatalf("run %+v", r)
+	}
+	if err := os.WriteFile(file, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var letters []transport.DeadLetter
+	for len(letters) == 0 && ctx.Err() == nil {
+		all, err := p.DeadLetters().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letters = matching(all, r.ID)
+	}
+	if len(letters) != 1 || letters[0].Queue != "transform" || !strings.Contains(letters[0].Reason(), "transform.sql") {
+		t.Fatalf("dead letters of %s: %d (%v)", r.ID, len(letters), letters)
+	}
+	if err := p.DeadLetters().Redrive(ctx, letters); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		run, err := p.Ledger.Run(ctx, r.ID)
+		if err == nil && run.Status == ledger.Succeeded {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the redriven run did not complete: %+v %v", run, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := query(t, p.Config.Home, "SELECT count(*) FROM churn_customers"); got[0][0] == "0" {
+		t.Errorf("nothing loaded: %v", got)
+	}
 }

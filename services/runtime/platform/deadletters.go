@@ -6,16 +6,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/fusiondata/fusion/services/runtime/metastore"
+	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/routing"
 	"github.com/fusiondata/fusion/services/runtime/transport"
+	"github.com/fusiondata/fusion/services/runtime/transport/sqsq"
 )
 
-// DeadLetters returns every worker's dead-letter queues on this tier.
+// DeadLetters returns every worker's dead-letter queues on this tier: the
+// SQS dead-letter queues on AWS, the home's on the embedded tier.
 func (p *Platform) DeadLetters() transport.DeadLetterQueues {
+	if p.aws != nil {
+		queues := append(slices.Clone(pipeline.Workers), routing.LedgerQueue)
+		return sqsq.NewDeadLetters(p.aws.SQS, p.Config.QueuePrefix, queues)
+	}
 	return &homeDeadLetters{p: p, store: p.meta.DeadLetters()}
 }
 

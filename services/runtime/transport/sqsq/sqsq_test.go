@@ -5,6 +5,8 @@ package sqsq
 import (
 	"context"
 	"fmt"
+	"github.com/fusiondata/fusion/services/runtime/transport"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +90,64 @@ func TestBatchesFillUp(t *testing.T) {
 	calls, entries := pub.BatchFill()
 	if calls != 3 || entries != 25 {
 		t.Errorf("%d calls for %d entries, want 3 for 25", calls, entries)
+	}
+}
+
+// Dead letters are listed without being consumed, and a redrive of one
+// run's puts them back on their queue without their reasons.
+func TestDeadLettersListAndRedrive(t *testing.T) {
+	c := awstest.Clients(t)
+	ctx := context.Background()
+	prefix := awstest.Name("dlq") + "-"
+	pub := NewPublisher(c.SQS, prefix, true)
+	src, err := pub.urls.get(ctx, "transform", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, run := range []string{"run-a", "run-b", "run-a"} {
+		m := message.NewMessage(fmt.Sprintf("m%d", i), []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		m.Metadata.Set("run_id", run)
+		m.Metadata.Set("event_id", fmt.Sprintf("e%d", i))
+		m.Metadata.Set("dead_letter_reason", "boom")
+		m.Metadata.Set("attempts", "4")
+		if err := pub.Publish("transform-dlq", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dl := NewDeadLetters(c.SQS, prefix, []string{"ingest", "transform"})
+	for i := 0; i < 2; i++ { // listing twice: nothing consumed
+		letters, err := dl.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(letters) != 3 || letters[0].Queue != "transform" || letters[0].Reason() != "boom" || letters[0].Attempts() != 4 || letters[0].At.IsZero() {
+			t.Fatalf("list %d: %+v", i, letters)
+		}
+	}
+	letters, _ := dl.List(ctx)
+	var runA []transport.DeadLetter
+	for _, l := range letters {
+		if l.RunID() == "run-a" {
+			runA = append(runA, l)
+		}
+	}
+	if err := dl.Redrive(ctx, runA); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := dl.List(ctx); len(left) != 1 || left[0].RunID() != "run-b" {
+		t.Errorf("left in the DLQ: %+v", left)
+	}
+	out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &src, MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 2 {
+		t.Fatalf("%d messages back on the queue", len(out.Messages))
+	}
+	for _, m := range out.Messages {
+		if _, ok := m.MessageAttributes["dead_letter_reason"]; ok || aws.ToString(m.MessageAttributes["run_id"].StringValue) != "run-a" ||
+			!strings.HasPrefix(aws.ToString(m.Body), `{"n":`) || m.MessageAttributes[uuidAttribute].StringValue == nil {
+			t.Errorf("redriven message %+v", m)
+		}
 	}
 }
