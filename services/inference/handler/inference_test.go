@@ -121,6 +121,11 @@ func TestModelProblemsArePermanent(t *testing.T) {
 	if !worker.IsPermanent(err) || !strings.Contains(err.Error(), "not a LightGBM text model") {
 		t.Errorf("a CSV as the model: %v", err)
 	}
+	s.Lake.Put(context.Background(), "models/churn_lgbm/1/model.txt", strings.NewReader("\x00\x01garbage\xff"))
+	_, err = s.Call(t, w, "p", transformed(ref))
+	if !worker.IsPermanent(err) || !strings.Contains(err.Error(), "model churn_lgbm@1 (model.txt): not a LightGBM text model") {
+		t.Errorf("garbage bytes as the model: %v", err)
+	}
 	register(t, s, "churn_lgbm")
 	_, err = s.Call(t, w, "p", transformed(ref))
 	if !worker.IsPermanent(err) || !strings.Contains(err.Error(), `needs feature "plan_tier"`) {

@@ -21,6 +21,11 @@ func loadLightGBM(r io.Reader) (Predictor, error) {
 	if !bytes.HasPrefix(body, []byte("tree\n")) && !bytes.HasPrefix(body, []byte("tree\r\n")) {
 		return nil, errors.New("not a LightGBM text model (it must start with \"tree\")")
 	}
+	// leaves reads the trees a truncated file still holds; LightGBM ends
+	// them with a marker.
+	if !bytes.Contains(body, []byte("\nend of trees")) {
+		return nil, errors.New("not a readable LightGBM model: the file is truncated (no \"end of trees\")")
+	}
 	// LightGBM 4 writes version=v4; its tree format is v3's plus linear
 	// trees, which leaves cannot evaluate. Without linear trees, v4 reads
 	// as v3 (the parity tests hold fusion to lightgbm's own predictions).

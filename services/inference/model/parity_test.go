@@ -1,8 +1,10 @@
 package model
 
 import (
+	"bytes"
 	"encoding/csv"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -179,5 +181,49 @@ func TestParseMeta(t *testing.T) {
 	}
 	if _, err := ParseMeta([]byte("name: m\ncolour: red\n")); err == nil || !strings.Contains(err.Error(), "colour") {
 		t.Errorf("unknown field accepted: %v", err)
+	}
+}
+
+// Damaged copies of the committed models, garbage bytes and JSON that is
+// not a model are refused with an error naming the model and its file.
+func TestRejectsDamagedModelFiles(t *testing.T) {
+	lgbm, err := os.ReadFile("../../../deploy/models/churn_lgbm/1/model.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	xgb, err := os.ReadFile("../../../deploy/models/churn_xgb/1/model.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 4096)
+	rand.NewChaCha8([32]byte{1}).Read(garbage)
+	features := make([]string, 10)
+	cases := map[string]struct {
+		format string
+		body   []byte
+		want   string
+	}{
+		"garbage as lightgbm":      {FormatLightGBM, garbage, "not a LightGBM text model"},
+		"garbage as xgboost":       {FormatXGBoostJSON, garbage, "not an XGBoost JSON model"},
+		"json object as xgboost":   {FormatXGBoostJSON, []byte(`{"name":"not a model","trees":[]}`), "not an XGBoost JSON model"},
+		"json array as xgboost":    {FormatXGBoostJSON, []byte(`[1,2,3]`), "not an XGBoost JSON model"},
+		"truncated xgboost":        {FormatXGBoostJSON, xgb[:len(xgb)/2], "not an XGBoost JSON model"},
+		"lightgbm as xgboost":      {FormatXGBoostJSON, lgbm, "not an XGBoost JSON model"},
+		"truncated lightgbm (10%)": {FormatLightGBM, lgbm[:len(lgbm)/10], "not a readable LightGBM model"},
+		"truncated lightgbm (50%)": {FormatLightGBM, lgbm[:len(lgbm)/2], "not a readable LightGBM model"},
+		"truncated lightgbm (end)": {FormatLightGBM, lgbm[:bytes.Index(lgbm, []byte("end of trees"))], "the file is truncated"},
+	}
+	for cut := 5; cut < bytes.Index(lgbm, []byte("end of trees")); cut += 997 {
+		if _, err := Load(Meta{Name: "churn", Version: "7", Format: FormatLightGBM, File: "model.bin", Features: features}, bytes.NewReader(lgbm[:cut])); err == nil {
+			t.Errorf("the LightGBM model cut at byte %d loads", cut)
+		}
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(Meta{Name: "churn", Version: "7", Format: c.format, File: "model.bin", Features: features}, bytes.NewReader(c.body))
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "model churn@7 (model.bin)") {
+				t.Errorf("got %v, want %q naming churn@7 (model.bin)", err, c.want)
+			}
+		})
 	}
 }

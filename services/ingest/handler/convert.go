@@ -83,6 +83,9 @@ func convertJSONLines(ctx context.Context, conn *sql.Conn, path string, src pipe
 	} else if empty {
 		return converted{}, &problem{Err: errors.New("the file is empty")}, nil
 	}
+	if p, err := firstLineProblem(path, maxJSONLine); err != nil || p != nil {
+		return converted{}, p, err
+	}
 	opts := "format = 'newline_delimited', records = true"
 	cols := declared(src)
 	if len(cols) == 0 {

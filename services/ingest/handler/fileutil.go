@@ -29,3 +29,25 @@ func isBlank(path string) (bool, error) {
 		}
 	}
 }
+
+// firstLineProblem refuses a file whose first line is longer than max
+// bytes, reading it in bounded memory.
+func firstLineProblem(path string, max int) (*problem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	lim := newLineLimit(f, max)
+	br := bufio.NewReaderSize(lim, 64<<10)
+	for {
+		_, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if lim.tooLong != nil && errors.Is(err, lim.tooLong.Err) {
+			return lim.tooLong, nil
+		}
+		return nil, nil
+	}
+}

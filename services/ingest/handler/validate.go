@@ -33,6 +33,68 @@ type column struct {
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
+// Lines longer than DuckDB reads by default (max_line_size for CSV,
+// maximum_object_size for JSON) fail at once instead of being held in
+// memory: a file that is one huge line is refused within bounded memory.
+const (
+	maxCSVLine  = 2 << 20
+	maxJSONLine = 16 << 20
+)
+
+// lineLimit passes a reader's bytes through until a line (the bytes
+// between two newlines) grows past max; then it fails with tooLong set.
+type lineLimit struct {
+	r       io.Reader
+	max     int
+	line    int64 // newlines seen
+	run     int   // bytes since the last newline
+	tooLong *problem
+}
+
+func newLineLimit(r io.Reader, max int) *lineLimit { return &lineLimit{r: r, max: max} }
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	if l.tooLong != nil {
+		return 0, l.tooLong.Err
+	}
+	n, err := l.r.Read(p)
+	for rest := p[:n]; l.run <= l.max; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			l.run += len(rest)
+			break
+		}
+		if l.run += i; l.run <= l.max {
+			l.line++
+			l.run = 0
+			rest = rest[i+1:]
+		}
+	}
+	if l.run > l.max {
+		// The bytes before pass on (lines before may hold the first
+		// problem); the next read fails.
+		l.tooLong = &problem{Line: l.line + 1, Err: fmt.Errorf("the line is longer than %d MiB without a line break", l.max>>20)}
+		return n, nil
+	}
+	return n, err
+}
+
+// located returns the problem that stopped a read: an over-long line, or
+// what otherwise makes of the error.
+func (l *lineLimit) located(err error, otherwise func(error) *problem) *problem {
+	if l.tooLong != nil && errors.Is(err, l.tooLong.Err) {
+		return l.tooLong
+	}
+	return otherwise(err)
+}
+
+// skipBOM drops a UTF-8 byte-order mark at the start of a file.
+func skipBOM(br *bufio.Reader) {
+	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
+		br.Discard(3)
+	}
+}
+
 // readHeader reads a CSV file's header line (after a UTF-8 byte-order mark).
 func readHeader(path string, delim rune) ([]string, *problem) {
 	f, err := os.Open(path)
@@ -41,10 +103,9 @@ func readHeader(path string, delim rune) ([]string, *problem) {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
-		br.Discard(3)
-	}
-	r := csv.NewReader(br)
+	skipBOM(br)
+	lim := newLineLimit(br, maxCSVLine)
+	r := csv.NewReader(lim)
 	r.Comma = delim
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
@@ -52,7 +113,7 @@ func readHeader(path string, delim rune) ([]string, *problem) {
 		return nil, &problem{Err: errors.New("the file is empty")}
 	}
 	if err != nil {
-		return nil, csvProblem(err)
+		return nil, lim.located(err, csvProblem)
 	}
 	seen := map[string]int{}
 	for i, h := range header {
@@ -106,15 +167,14 @@ func validateCSV(path string, delim rune, cols []column) *problem {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<20)
-	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
-		br.Discard(3)
-	}
-	r := csv.NewReader(br)
+	skipBOM(br)
+	lim := newLineLimit(br, maxCSVLine)
+	r := csv.NewReader(lim)
 	r.Comma = delim
 	r.FieldsPerRecord = -1 // counted below, for a message with both counts
 	r.ReuseRecord = true
 	if _, err := r.Read(); err != nil { // the header, checked already
-		return csvProblem(err)
+		return lim.located(err, csvProblem)
 	}
 	checks := make([]func(string) error, len(cols))
 	for i, c := range cols {
@@ -126,7 +186,7 @@ func validateCSV(path string, delim rune, cols []column) *problem {
 			return nil
 		}
 		if err != nil {
-			return csvProblem(err)
+			return lim.located(err, csvProblem)
 		}
 		line, _ := r.FieldPos(0)
 		if len(rec) != len(cols) {
@@ -257,13 +317,16 @@ func validateJSONLines(path string, cols []column) *problem {
 		return &problem{Err: err}
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
-		br.Discard(3)
-	}
+	fb := bufio.NewReaderSize(f, 1<<20)
+	skipBOM(fb)
+	lim := newLineLimit(fb, maxJSONLine)
+	br := bufio.NewReaderSize(lim, 1<<20)
 	var line int64
 	for {
 		text, err := br.ReadBytes('\n')
+		if lim.tooLong != nil && errors.Is(err, lim.tooLong.Err) {
+			return lim.tooLong
+		}
 		if len(text) > 0 {
 			line++
 			if p := checkJSONLine(bytes.TrimSpace(text), cols); p != nil {
