@@ -66,6 +66,7 @@ const (
 	LakeDir       = "lake"
 	WarehouseFile = "warehouse.duckdb"
 	MetaFile      = "fusion.db"
+	QueueFile     = "queue.db" // the embedded tier's queues (inproc.Open)
 	TmpDir        = "tmp"
 )
 
@@ -154,7 +155,13 @@ func (p *Platform) openEmbedded() error {
 		return err
 	}
 	p.local, p.Lake = local, local
-	p.broker = inproc.NewBroker(inproc.Config{RedeliveryDelay: time.Second})
+	// The queues are a file so that a killed `fusion run` loses no event:
+	// the next one redelivers whatever was not acked.
+	p.broker, err = inproc.Open(filepath.Join(p.Config.Home, QueueFile), inproc.Config{RedeliveryDelay: time.Second})
+	if err != nil {
+		return err
+	}
+	p.closer = append(p.closer, p.broker.Close)
 	p.Transport = worker.Transport{
 		Bus:         transport.NewRoutedBus(p.Rules, p.broker.Publisher()),
 		Subscriber:  p.broker.Subscriber(),

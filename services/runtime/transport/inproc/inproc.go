@@ -1,16 +1,20 @@
-// Package inproc is the embedded tier's queue transport: named in-memory
-// queues with SQS's delivery semantics, behind watermill's Publisher and
-// Subscriber. Unlike watermill's GoChannel (which fans every message out to
-// every subscriber), subscribers of one queue compete for its messages, so
-// a worker scales by subscribing more than once, exactly as on SQS.
+// Package inproc is the embedded tier's queue transport: named queues with
+// SQS's delivery semantics, behind watermill's Publisher and Subscriber.
+// Unlike watermill's GoChannel (which fans every message out to every
+// subscriber), subscribers of one queue compete for its messages, so a
+// worker scales by subscribing more than once, exactly as on SQS.
+//
+// The queues live in a SQLite database: a file (Open), which makes them
+// survive a crash of the process, or memory (NewBroker), which is the same
+// code on a database that dies with the broker. See store.go for the
+// durability rules and owner.go for who may consume a file.
 package inproc
 
 import (
-	"context"
+	"database/sql"
 	"errors"
-	"strconv"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -25,6 +29,9 @@ type Config struct {
 	// (<queue>-dlq) once it has been received this many times without an
 	// ack, like an SQS redrive policy. 0 keeps redelivering.
 	MaxReceives int
+	// Poll is how often an idle subscription looks for messages it was
+	// not woken for: ones written by another process. Default 250ms.
+	Poll time.Duration
 }
 
 // DLQ names the dead-letter queue of a queue.
@@ -34,43 +41,24 @@ func DLQ(queue string) string { return queue + "-dlq" }
 // been received, this time included (SQS's ApproximateReceiveCount).
 const MetaReceiveCount = "receive_count"
 
-// Broker holds the queues of one process. Clients publish to and subscribe
-// from it; queued messages outlive the clients, as they outlive SQS
-// clients, until the process exits.
+// MetaDeadLetterReason is set on a message moved to a dead-letter queue.
+const MetaDeadLetterReason = "dead_letter_reason"
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("inproc: closed")
+
+// Broker holds a set of queues. Clients publish to and subscribe from it;
+// queued messages outlive the clients, as they outlive SQS clients, until
+// the broker's database goes: at Close for NewBroker, never for Open.
 type Broker struct {
-	cfg    Config
+	cfg   Config
+	db    *sql.DB
+	owner *owner // nil in memory
+	done  chan struct{}
+
 	mu     sync.Mutex
-	queues map[string]*queue
-}
-
-// NewBroker creates an empty set of queues.
-func NewBroker(cfg Config) *Broker {
-	return &Broker{cfg: cfg, queues: map[string]*queue{}}
-}
-
-// Publisher returns a new publisher on the broker.
-func (b *Broker) Publisher() *Publisher { return &Publisher{broker: b} }
-
-// Subscriber returns a new subscriber on the broker.
-func (b *Broker) Subscriber() *Subscriber {
-	return &Subscriber{broker: b, cfg: b.cfg, done: make(chan struct{})}
-}
-
-// Publisher publishes to the broker's queues.
-type Publisher struct {
-	broker *Broker
-	closed atomic.Bool
-}
-
-// Subscriber consumes the broker's queues. Closing it ends its
-// subscriptions; the queues and their messages stay with the broker.
-type Subscriber struct {
-	broker *Broker
-	cfg    Config
-	mu     sync.Mutex
+	wakes  map[string]chan struct{}
 	closed bool
-	done   chan struct{}
-	subs   sync.WaitGroup
 }
 
 var (
@@ -78,187 +66,103 @@ var (
 	_ message.Subscriber = (*Subscriber)(nil)
 )
 
-// ErrClosed is returned after Close.
-var ErrClosed = errors.New("inproc: closed")
-
-type entry struct {
-	uuid     string
-	metadata message.Metadata
-	payload  message.Payload
-	receives int
+// NewBroker creates an empty set of queues in memory.
+func NewBroker(cfg Config) *Broker {
+	db, err := openDB(":memory:")
+	if err != nil {
+		// An in-memory database fails to open only if the driver is broken.
+		panic(fmt.Sprintf("inproc: in-memory queues: %v", err))
+	}
+	return newBroker(cfg, db, nil)
 }
 
-type queue struct {
-	mu      sync.Mutex
-	entries []*entry
-	wake    chan struct{} // closed and replaced when an entry becomes available
+// Open opens (creating if needed) the queues stored in the SQLite file at
+// path. Any number of processes may open the file and publish to it, but
+// only one consumes it: the first Subscribe takes ownership of the file
+// (ErrOwned while another process has it) and then makes every message
+// the previous owner had received and not acked visible again.
+func Open(path string, cfg Config) (*Broker, error) {
+	db, err := openDB("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("inproc %s: %w", path, err)
+	}
+	return newBroker(cfg, db, &owner{path: path + ".lock"}), nil
 }
 
-func (b *Broker) queue(name string) *queue {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q, ok := b.queues[name]
-	if !ok {
-		q = &queue{wake: make(chan struct{})}
-		b.queues[name] = q
+func newBroker(cfg Config, db *sql.DB, o *owner) *Broker {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
 	}
-	return q
+	return &Broker{cfg: cfg, db: db, owner: o, done: make(chan struct{}), wakes: map[string]chan struct{}{}}
 }
 
-func (p *Subscriber) queue(name string) *queue { return p.broker.queue(name) }
+// Publisher returns a new publisher on the broker.
+func (b *Broker) Publisher() *Publisher { return &Publisher{broker: b} }
 
-func (q *queue) push(e *entry, front bool) {
-	q.mu.Lock()
-	if front {
-		q.entries = append([]*entry{e}, q.entries...)
-	} else {
-		q.entries = append(q.entries, e)
-	}
-	close(q.wake)
-	q.wake = make(chan struct{})
-	q.mu.Unlock()
-}
-
-// pop takes the next entry, or returns a channel that signals a new one.
-func (q *queue) pop() (*entry, <-chan struct{}) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.entries) == 0 {
-		return nil, q.wake
-	}
-	e := q.entries[0]
-	q.entries[0] = nil
-	q.entries = q.entries[1:]
-	return e, nil
-}
-
-// Publish appends copies of the messages to the named queue.
-func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	q := p.broker.queue(topic)
-	for _, m := range msgs {
-		md := make(message.Metadata, len(m.Metadata))
-		for k, v := range m.Metadata {
-			md[k] = v
-		}
-		q.push(&entry{uuid: m.UUID, metadata: md, payload: append(message.Payload(nil), m.Payload...)}, false)
-	}
-	return nil
+// Subscriber returns a new subscriber on the broker.
+func (b *Broker) Subscriber() *Subscriber {
+	return &Subscriber{broker: b, done: make(chan struct{})}
 }
 
 // Depth returns how many messages wait in a queue (not counting ones being
-// processed).
+// processed or waiting out a redelivery delay).
 func (b *Broker) Depth(topic string) int {
-	q := b.queue(topic)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.entries)
+	n, _ := depth(b.db, topic, time.Now())
+	return n
 }
 
-// Close refuses further publishes.
-func (p *Publisher) Close() error {
-	p.closed.Store(true)
-	return nil
-}
-
-// Subscribe returns a channel of the queue's messages. Each subscription
-// receives one message at a time and the next only after an ack or nack;
-// subscriptions of one queue compete for its messages. A message that is
-// nacked, or outstanding when its subscription ends, returns to the queue.
-func (p *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
-	}
-	p.subs.Add(1)
-	p.mu.Unlock()
-	out := make(chan *message.Message)
-	go func() {
-		defer p.subs.Done()
-		defer close(out)
-		p.consume(ctx, topic, p.queue(topic), out)
-	}()
-	return out, nil
-}
-
-func (p *Subscriber) consume(ctx context.Context, topic string, q *queue, out chan<- *message.Message) {
-	for {
-		e, wake := q.pop()
-		if e == nil {
-			select {
-			case <-wake:
-				continue
-			case <-ctx.Done():
-				return
-			case <-p.done:
-				return
-			}
-		}
-		e.receives++
-		if p.cfg.MaxReceives > 0 && e.receives > p.cfg.MaxReceives {
-			e.metadata.Set("dead_letter_reason", "max receives exceeded")
-			p.queue(DLQ(topic)).push(&entry{uuid: e.uuid, metadata: e.metadata, payload: e.payload}, false)
-			continue
-		}
-		msg := message.NewMessage(e.uuid, e.payload)
-		for k, v := range e.metadata {
-			msg.Metadata.Set(k, v)
-		}
-		msg.Metadata.Set(MetaReceiveCount, strconv.Itoa(e.receives))
-		msgCtx, cancel := context.WithCancel(ctx)
-		msg.SetContext(msgCtx)
-
-		select {
-		case out <- msg:
-		case <-ctx.Done():
-			cancel()
-			q.push(e, true)
-			return
-		case <-p.done:
-			cancel()
-			q.push(e, true)
-			return
-		}
-		select {
-		case <-msg.Acked():
-			cancel()
-		case <-msg.Nacked():
-			cancel()
-			p.requeueLater(q, e)
-		case <-ctx.Done():
-			cancel()
-			q.push(e, true)
-			return
-		case <-p.done:
-			cancel()
-			q.push(e, true)
-			return
-		}
-	}
-}
-
-func (p *Subscriber) requeueLater(q *queue, e *entry) {
-	if p.cfg.RedeliveryDelay <= 0 {
-		q.push(e, true)
-		return
-	}
-	time.AfterFunc(p.cfg.RedeliveryDelay, func() { q.push(e, false) })
-}
-
-// Close ends the subscriptions (their channels close, and messages they
-// held return to their queues).
-func (p *Subscriber) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+// Close ends the broker's subscriptions and closes its database, giving up
+// ownership of the file. Messages received and not acked yet stay claimed
+// in the file, to be redelivered by the next owner, as after a crash.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
 		return nil
 	}
-	p.closed = true
-	close(p.done)
-	p.mu.Unlock()
-	p.subs.Wait()
-	return nil
+	b.closed = true
+	close(b.done)
+	b.mu.Unlock()
+	err := b.db.Close()
+	if b.owner != nil {
+		err = errors.Join(err, b.owner.release())
+	}
+	return err
+}
+
+// own makes this broker the consumer of its file (see Open).
+func (b *Broker) own() error {
+	if b.owner == nil {
+		return nil
+	}
+	return b.owner.acquire(func() error { return releaseAll(b.db, time.Now()) })
+}
+
+// waiter returns a channel closed at the next signal of the queue; take it
+// before looking at the queue so that no signal is missed in between.
+func (b *Broker) waiter(topic string) <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w, ok := b.wakes[topic]
+	if !ok {
+		w = make(chan struct{})
+		b.wakes[topic] = w
+	}
+	return w
+}
+
+// signal wakes the queue's idle subscriptions: a message became visible.
+func (b *Broker) signal(topic string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w, ok := b.wakes[topic]; ok {
+		close(w)
+		delete(b.wakes, topic)
+	}
+}
+
+func (b *Broker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }

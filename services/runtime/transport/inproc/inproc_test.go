@@ -2,6 +2,7 @@ package inproc
 
 import (
 	"context"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -15,7 +16,20 @@ import (
 // only with a single subscriber, and messages persist across client
 // instances for the broker's (the process's) lifetime.
 func TestPubSub(t *testing.T) {
-	broker := NewBroker(Config{})
+	testPubSub(t, NewBroker(Config{}))
+}
+
+// TestPubSubDurable runs the suite on a queue file.
+func TestPubSubDurable(t *testing.T) {
+	broker, err := Open(filepath.Join(t.TempDir(), "queue.db"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() }) // after the parallel subtests
+	testPubSub(t, broker)
+}
+
+func testPubSub(t *testing.T, broker *Broker) {
 	tests.TestPubSub(t, tests.Features{
 		ConsumerGroups:                      false,
 		ExactlyOnceDelivery:                 false,
@@ -24,6 +38,7 @@ func TestPubSub(t *testing.T) {
 		Persistent:                          true,
 		RequireSingleInstance:               false,
 		NewSubscriberReceivesOldMessages:    false,
+		ForceShort:                          raceEnabled,
 	}, func(t *testing.T) (message.Publisher, message.Subscriber) {
 		return broker.Publisher(), broker.Subscriber()
 	}, nil)
