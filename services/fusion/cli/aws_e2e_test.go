@@ -58,22 +58,7 @@ func onAWS(t *testing.T) (*platform.Platform, awsenv.Clients) {
 	}
 	cfg := config.Config{Home: t.TempDir(), Transport: config.TransportAWS, LakeBucket: bucket, S3PathStyle: true,
 		EventBus: prefix, QueuePrefix: prefix + "-", TopicPrefix: prefix + "-", SQSVisibility: 10 * time.Second, Retries: 1}
-	var logs bytes.Buffer
-	p, err := platform.Open(cfg, (&app{cfg: cfg}).logger(&logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true}) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		p.Close()
-		if t.Failed() {
-			t.Log(logs.String())
-		}
-	})
+	p := start(t, cfg)
 	return p, c
 }
 
@@ -285,16 +270,7 @@ func TestAWSRedriveContinuesTheRun(t *testing.T) {
 	if err := p.DeadLetters().Redrive(ctx, letters); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		run, err := p.Ledger.Run(ctx, r.ID)
-		if err == nil && run.Status == ledger.Succeeded {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the redriven run did not complete: %+v %v", run, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitSucceeded(t, p, r.ID)
 	if got := query(t, p.Config.Home, "SELECT count(*) FROM churn_customers"); got[0][0] == "0" {
 		t.Errorf("nothing loaded: %v", got)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fusiondata/fusion/services/runtime/platform"
 	"github.com/fusiondata/fusion/services/runtime/transport"
 )
 
@@ -32,18 +34,14 @@ step, the attempts made, when it was dead-lettered and why. Listing does not
 consume them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.open(a.errOut)
+			p, _, letters, err := a.deadLetters(cmd.Context(), run)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
-			letters, err := p.DeadLetters().List(cmd.Context())
-			if err != nil {
-				return err
-			}
 			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "QUEUE\tRUN_ID\tSTEP\tATTEMPTS\tDEAD_AT\tREASON")
-			for _, l := range matching(letters, run) {
+			for _, l := range letters {
 				at := ""
 				if !l.At.IsZero() {
 					at = l.At.Format(time.RFC3339)
@@ -68,17 +66,11 @@ redriven run continues from the step that failed. On the embedded tier a
 running "fusion run" picks them up; otherwise the next one does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.open(a.errOut)
+			p, dlq, letters, err := a.deadLetters(cmd.Context(), run)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
-			dlq := p.DeadLetters()
-			letters, err := dlq.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			letters = matching(letters, run)
 			if err := dlq.Redrive(cmd.Context(), letters); err != nil {
 				return err
 			}
@@ -88,6 +80,22 @@ running "fusion run" picks them up; otherwise the next one does.`,
 	}
 	cmd.Flags().StringVar(&run, "run", "", "only the dead letters of this run")
 	return cmd
+}
+
+// deadLetters opens the tier and lists its dead letters of a run ("" for
+// all); close the platform when done.
+func (a *app) deadLetters(ctx context.Context, run string) (*platform.Platform, transport.DeadLetterQueues, []transport.DeadLetter, error) {
+	p, err := a.open(a.errOut)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dlq := p.DeadLetters()
+	letters, err := dlq.List(ctx)
+	if err != nil {
+		p.Close()
+		return nil, nil, nil, err
+	}
+	return p, dlq, matching(letters, run), nil
 }
 
 // matching keeps the dead letters of a run ("" keeps all).

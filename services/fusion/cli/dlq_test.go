@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,18 +39,7 @@ func TestRedrivenRunContinuesFromTheFailedStep(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "redrove 1 dead letters" {
 		t.Fatalf("dlq redrive (%d): %s%s", code, out, errOut)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for {
-		run, err := p.Ledger.Run(ctx, r.ID)
-		if err == nil && run.Status == ledger.Succeeded {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the redriven run did not complete: %+v %v", run, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitSucceeded(t, p, r.ID)
 	if got := query(t, home, "SELECT count(*), sum(doubled) FROM small WHERE id < 9"); strings.Join(got[0], ",") != "3,19" {
 		t.Errorf("warehouse: %v", got)
 	}

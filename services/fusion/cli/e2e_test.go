@@ -19,6 +19,7 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/ledger"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/platform"
+	"github.com/fusiondata/fusion/services/runtime/warehouse"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
 )
 
@@ -34,8 +35,14 @@ func fusion(t *testing.T, args ...string) (int, string, string) {
 // query runs SQL on a home's warehouse and returns the rows as strings.
 func query(t *testing.T, home, sql string) [][]string {
 	t.Helper()
+	return queryWarehouse(t, duckwh.New(filepath.Join(home, platform.WarehouseFile), duckwh.Options{}), sql)
+}
+
+// queryWarehouse runs SQL on a warehouse and returns the rows as strings.
+func queryWarehouse(t *testing.T, wh warehouse.Warehouse, sql string) [][]string {
+	t.Helper()
 	var rows [][]string
-	err := duckwh.New(filepath.Join(home, platform.WarehouseFile), duckwh.Options{}).Query(context.Background(), sql, func(_ []string, row []any) error {
+	err := wh.Query(context.Background(), sql, func(_ []string, row []any) error {
 		if row != nil {
 			r := make([]string, len(row))
 			for i, v := range row {
@@ -197,7 +204,13 @@ func embeddedPolling(t *testing.T, pipelines map[string]string, poll time.Durati
 			t.Fatal(err)
 		}
 	}
-	cfg := config.Config{Home: home, LandingPoll: poll, Retries: 1, Concurrency: 2}
+	return start(t, config.Config{Home: home, LandingPoll: poll, Retries: 1, Concurrency: 2})
+}
+
+// start opens a platform and runs every worker and the ledger until the
+// test ends; the logs are shown when it fails.
+func start(t *testing.T, cfg config.Config) *platform.Platform {
+	t.Helper()
 	var logs bytes.Buffer
 	p, err := platform.Open(cfg, (&app{cfg: cfg}).logger(&logs))
 	if err != nil {
@@ -215,6 +228,23 @@ func embeddedPolling(t *testing.T, pipelines map[string]string, poll time.Durati
 		}
 	})
 	return p
+}
+
+// waitSucceeded waits until a run has succeeded (a redriven run, say).
+func waitSucceeded(t *testing.T, p *platform.Platform, runID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for {
+		run, err := p.Ledger.Run(ctx, runID)
+		if err == nil && run.Status == ledger.Succeeded {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("run %s did not succeed: %+v %v", runID, run, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // land puts a file in the lake and waits for the run it starts.

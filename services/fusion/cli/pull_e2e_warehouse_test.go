@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -17,18 +16,9 @@ import (
 
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/ledger"
-	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/platform"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 )
-
-func pullSourceDSN(t *testing.T) string {
-	t.Helper()
-	v := os.Getenv("FUSION_TEST_POSTGRES_DSN")
-	if v == "" {
-		t.Fatal("FUSION_TEST_POSTGRES_DSN is not set: run scripts/test.sh warehouse, which starts a throwaway Postgres")
-	}
-	return v
-}
 
 // embeddedWithConnections starts every worker on a new home, like
 // embedded, with named connections configured.
@@ -42,24 +32,7 @@ func embeddedWithConnections(t *testing.T, pipelines map[string]string, conns ma
 			t.Fatal(err)
 		}
 	}
-	cfg := config.Config{Home: home, LandingPoll: 20 * time.Millisecond, Retries: 1, Concurrency: 2, Connections: conns}
-	var logs bytes.Buffer
-	p, err := platform.Open(cfg, (&app{cfg: cfg}).logger(&logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true}) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		p.Close()
-		if t.Failed() {
-			t.Log(logs.String())
-		}
-	})
-	return p
+	return start(t, config.Config{Home: home, LandingPoll: 20 * time.Millisecond, Retries: 1, Concurrency: 2, Connections: conns})
 }
 
 // TestPostgresSourceEndToEnd requests pulls of a Postgres table with the
@@ -68,7 +41,7 @@ func embeddedWithConnections(t *testing.T, pipelines map[string]string, conns ma
 // work unchanged, and the warehouse table follows the source.
 func TestPostgresSourceEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	src, err := pgx.Connect(ctx, pullSourceDSN(t))
+	src, err := pgx.Connect(ctx, warehousetest.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +67,7 @@ load:
 `
 	missing := strings.NewReplacer("name: orders", "name: missing", schema+".orders", schema+".nope").Replace(orders)
 	p := embeddedWithConnections(t, map[string]string{"orders.yaml": orders, "missing.yaml": missing, "small.yaml": smallPipeline},
-		map[string]string{"crm": pullSourceDSN(t)})
+		map[string]string{"crm": warehousetest.PostgresDSN(t)})
 	home := p.Config.Home
 	request := func(pipelineName string) (int, string) {
 		t.Helper()

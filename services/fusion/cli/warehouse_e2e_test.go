@@ -14,6 +14,7 @@ import (
 
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/platform"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 )
 
 // demoInto runs `fusion demo` with the given warehouse (and pipelines
@@ -38,21 +39,7 @@ func demoInto(t *testing.T, warehouseURL, pipelinesDir string) func(sql string) 
 	t.Cleanup(func() { wh.Close() })
 	return func(sql string) [][]string {
 		t.Helper()
-		var rows [][]string
-		err := wh.Query(context.Background(), sql, func(_ []string, row []any) error {
-			if row != nil {
-				r := make([]string, len(row))
-				for i, v := range row {
-					r[i] = formatValue(v)
-				}
-				rows = append(rows, r)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		return rows
+		return queryWarehouse(t, wh, sql)
 	}
 }
 
@@ -85,10 +72,7 @@ func assertSampleLoaded(t *testing.T, query func(string) [][]string) {
 
 // The sample pipeline runs unchanged with Postgres as the warehouse.
 func TestDemoLoadsIntoPostgres(t *testing.T) {
-	dsn := os.Getenv("FUSION_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Fatal("FUSION_TEST_POSTGRES_DSN is not set: run scripts/test.sh warehouse")
-	}
+	dsn := warehousetest.PostgresDSN(t)
 	query := demoInto(t, dsn, "")
 	assertSampleLoaded(t, query)
 	if got := query("SELECT count(*) FROM _fusion_loads WHERE table_name IN ('churn_customers', 'churn_predictions')"); got[0][0] != "2" {
@@ -99,10 +83,7 @@ func TestDemoLoadsIntoPostgres(t *testing.T) {
 // The sample pipeline with its transform pushed down into Snowflake (the
 // warehouse's own, fakesnow here) and its loads into Snowflake.
 func TestDemoTransformsAndLoadsInSnowflake(t *testing.T) {
-	dsn := os.Getenv("FUSION_TEST_SNOWFLAKE_DSN")
-	if dsn == "" {
-		t.Fatal("FUSION_TEST_SNOWFLAKE_DSN is not set: run scripts/test.sh warehouse")
-	}
+	dsn := warehousetest.SnowflakeDSN(t)
 	churn, err := os.ReadFile("../../../deploy/pipelines/churn.yaml")
 	if err != nil {
 		t.Fatal(err)

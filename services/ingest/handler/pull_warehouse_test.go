@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -18,18 +17,10 @@ import (
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/catalog"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 	"github.com/fusiondata/fusion/services/runtime/worker/workertest"
 )
-
-func pgDSN(t testing.TB) string {
-	t.Helper()
-	v := os.Getenv("FUSION_TEST_POSTGRES_DSN")
-	if v == "" {
-		t.Fatal("FUSION_TEST_POSTGRES_DSN is not set: run scripts/test.sh warehouse, which starts a throwaway Postgres")
-	}
-	return v
-}
 
 // pgFixture is a source database schema of the test's own, dropped afterwards.
 type pgFixture struct {
@@ -41,7 +32,7 @@ type pgFixture struct {
 func newPGFixture(t *testing.T) *pgFixture {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgDSN(t))
+	conn, err := pgx.Connect(ctx, warehousetest.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +61,7 @@ type pgStack struct {
 func newPGStack(t *testing.T, pipelines map[string]string) *pgStack {
 	t.Helper()
 	s := workertest.New(t, pipelines)
-	s.Deps.Connections = map[string]string{"crm": pgDSN(t), "warehouse": "snowflake://x:y@acct/db/schema"}
+	s.Deps.Connections = map[string]string{"crm": warehousetest.PostgresDSN(t), "warehouse": "snowflake://x:y@acct/db/schema"}
 	w, err := New(s.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +411,7 @@ func TestPullErrors(t *testing.T) {
 			[]string{"source.schema[0].name: no such column: \"ID\""}},
 		{"server down", pgPipeline("p", tbl, "    columns: [id]\n"), map[string]string{"crm": "postgres://fusion@127.0.0.1:1/fusion?sslmode=disable&connect_timeout=2"}, false,
 			[]string{"pipeline p: postgres table " + tbl + " (connection crm)", "connect to 127.0.0.1:1/fusion"}},
-		{"no database", pgPipeline("p", tbl, "    columns: [id]\n"), map[string]string{"crm": strings.Replace(pgDSN(t), "/fusion?", "/nope_db?", 1)}, true,
+		{"no database", pgPipeline("p", tbl, "    columns: [id]\n"), map[string]string{"crm": strings.Replace(warehousetest.PostgresDSN(t), "/fusion?", "/nope_db?", 1)}, true,
 			[]string{"nope_db"}},
 	}
 	for _, c := range cases {

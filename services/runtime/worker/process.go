@@ -111,17 +111,11 @@ func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Deta
 		// derives from the event, so a redelivery resumes the same run.
 		in.Run = st.StartRun(env)
 		in.Step = pipeline.Step{Name: w.Name, Worker: w.Name, Consumes: env.DetailType}
-		p, err := r.deps.Pipelines.Get(in.Run.Pipeline)
-		if err != nil {
-			return in, Permanent(err)
+		ok, err := r.findStep(in, w)
+		if err == nil && !ok {
+			err = Permanent(fmt.Errorf("pipeline %s does not start on %s: only a pipeline with a database source (source.postgres) does", in.Pipeline.Name, env.DetailType))
 		}
-		in.Pipeline = p
-		step, ok := p.StepFor(w.Name, env.DetailType)
-		if !ok {
-			return in, Permanent(fmt.Errorf("pipeline %s does not start on %s: only a pipeline with a database source (source.postgres) does", p.Name, env.DetailType))
-		}
-		in.Step = step
-		return in, nil
+		return in, err
 	}
 	ref, ok := detail.(interface{ Ref() messages.RunRef })
 	if !ok {
@@ -129,18 +123,26 @@ func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Deta
 	}
 	in.Run = ref.Ref()
 	in.Step = pipeline.Step{Name: w.Name, Worker: w.Name, Consumes: env.DetailType}
+	ok, err := r.findStep(in, w)
+	if err == nil && !ok {
+		in.Step.Name = "" // the pipeline has no such step here: ignored
+	}
+	return in, err
+}
+
+// findStep sets the pipeline of in's run and, when it has one, its step
+// that worker w runs on in's event.
+func (r *Runtime) findStep(in *Input, w *Worker) (bool, error) {
 	p, err := r.deps.Pipelines.Get(in.Run.Pipeline)
 	if err != nil {
-		return in, Permanent(err)
+		return false, Permanent(err)
 	}
 	in.Pipeline = p
-	step, ok := p.StepFor(w.Name, env.DetailType)
-	if !ok {
-		in.Step.Name = ""
-		return in, nil
+	step, ok := p.StepFor(w.Name, in.Event.DetailType)
+	if ok {
+		in.Step = step
 	}
-	in.Step = step
-	return in, nil
+	return ok, nil
 }
 
 func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *message.Message, in *Input) error {

@@ -3,21 +3,18 @@
 package handler
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 	"github.com/fusiondata/fusion/services/runtime/worker/workertest"
 )
 
 func snowflakeStack(t *testing.T, def string) *workertest.Stack {
 	t.Helper()
-	dsn := os.Getenv("FUSION_TEST_SNOWFLAKE_DSN")
-	if dsn == "" {
-		t.Fatal("FUSION_TEST_SNOWFLAKE_DSN is not set: run scripts/test.sh warehouse")
-	}
+	dsn := warehousetest.SnowflakeDSN(t)
 	s := workertest.New(t, map[string]string{"p.yaml": def})
 	s.Deps.Connections = map[string]string{"snow": "snowflake://" + dsn}
 	return s

@@ -4,10 +4,8 @@ package pgwh
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,20 +20,11 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 )
 
-func dsn(t testing.TB) string {
-	t.Helper()
-	v := os.Getenv("FUSION_TEST_POSTGRES_DSN")
-	if v == "" {
-		t.Fatal("FUSION_TEST_POSTGRES_DSN is not set: run scripts/test.sh warehouse, which starts a throwaway Postgres")
-	}
-	return v
-}
-
 // open opens the warehouse with its history in schema, so that each run's
 // load ids are its own however often the database is reused.
 func open(t testing.TB, schema string, hooks warehouse.Hooks) *Warehouse {
 	t.Helper()
-	w, err := Open(context.Background(), dsn(t), Options{MemoryLimit: "256MB", History: schema + "." + History, Hooks: hooks})
+	w, err := Open(context.Background(), warehousetest.PostgresDSN(t), Options{MemoryLimit: "256MB", History: schema + "." + History, Hooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 func exec(t testing.TB, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(t))
+	conn, err := pgx.Connect(ctx, warehousetest.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +82,7 @@ func (f *fixture) parquet(query string) string {
 	f.t.Helper()
 	f.n++
 	path := filepath.Join(f.t.TempDir(), fmt.Sprintf("part-%d.parquet", f.n))
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", query, engine.QuoteString(path))); err != nil {
-		f.t.Fatal(err)
-	}
-	return path
+	return warehousetest.WriteParquet(f.t, path, query)
 }
 
 func (f *fixture) request(table, mode string, keys []string, files ...string) warehouse.LoadRequest {
@@ -250,7 +231,7 @@ func TestConcurrentDuplicateLoadAppliesOnce(t *testing.T) {
 // waitForLockWaiter waits until a session waits for a lock.
 func waitForLockWaiter(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(t))
+	conn, err := pgx.Connect(ctx, warehousetest.PostgresDSN(t))
 	if err != nil {
 		t.Error(err)
 		return

@@ -5,8 +5,6 @@ package snowwh
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/snowflakedb/gosnowflake"
 
-	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
@@ -23,26 +20,18 @@ import (
 // The tests run against the fakesnow server scripts/test.sh warehouse
 // starts; snowwh_live_test.go runs them against a Snowflake account.
 
-func fakesnowDSN(t *testing.T) string {
-	dsn := os.Getenv("FUSION_TEST_SNOWFLAKE_DSN")
-	if dsn == "" {
-		t.Fatal("FUSION_TEST_SNOWFLAKE_DSN is not set: run scripts/test.sh warehouse, which starts fakesnow and sets it")
-	}
-	return dsn
-}
-
 func TestConformance(t *testing.T) {
-	conformance(t, fakesnowDSN(t), Options{})
+	conformance(t, warehousetest.SnowflakeDSN(t), Options{})
 }
 
 // The suite's loads are small enough to be bound; this runs it again with
 // every load PUT and copied.
 func TestConformancePut(t *testing.T) {
-	conformance(t, fakesnowDSN(t), Options{ArrayBindRows: -1})
+	conformance(t, warehousetest.SnowflakeDSN(t), Options{ArrayBindRows: -1})
 }
 
 func TestStagingPaths(t *testing.T) {
-	stagingPaths(t, fakesnowDSN(t))
+	stagingPaths(t, warehousetest.SnowflakeDSN(t))
 }
 
 // concurrentDeliveries runs live only (snowwh_live_test.go): fakesnow
@@ -119,15 +108,7 @@ func open(t *testing.T, dsn string, opts Options) *Warehouse {
 func parquet(t *testing.T, query string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "part.parquet")
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", query, engine.QuoteString(path))); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return warehousetest.WriteParquet(t, path, query)
 }
 
 // stagingData is one row of every type and one of NULLs; text holds what

@@ -83,6 +83,13 @@ func (s *suite) parquet(t *testing.T, query string) string {
 	t.Helper()
 	*s.n++
 	path := filepath.Join(s.env.Dir, fmt.Sprintf("part-%d.parquet", *s.n))
+	return WriteParquet(t, path, query)
+}
+
+// WriteParquet writes the rows of a DuckDB query to a Parquet file at path
+// and returns the path.
+func WriteParquet(t testing.TB, path, query string) string {
+	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
