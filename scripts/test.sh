@@ -20,13 +20,19 @@
 #          schema evolution, bad values), Snowflake pushdown, Postgres as
 #          an ingest source. The live Snowflake test runs when SNOWFLAKE_*
 #          variables are set.
+#   faults the sample on the embedded tier under injected faults, each
+#          scenario ending with 0 lost and 0 duplicate rows: `fusion run`
+#          killed with SIGKILL at 20 random points (final warehouse equal to
+#          an uninterrupted run's), every event delivered three times,
+#          out-of-order delivery, a slow warehouse failing for a while and
+#          one down past the retries (dead letters, then redrive)
 #
 # Each tier starts what it needs and stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-tiers=(unit aws warehouse)
+tiers=(unit aws warehouse faults)
 
 source scripts/lib/services.sh
 trap stop_services EXIT
@@ -62,6 +68,10 @@ tier_warehouse() {
   start_fakesnow
   go test -tags warehouse -count=1 -timeout 30m $(tagged warehouse)
   stop_services
+}
+
+tier_faults() {
+  go test -tags faults -count=1 -timeout 20m -run '^TestFaults' -v $(tagged faults)
 }
 
 run_tier() {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
+	"github.com/fusiondata/fusion/services/runtime/handled"
 	"github.com/fusiondata/fusion/services/runtime/routing"
 )
 
@@ -92,8 +95,12 @@ func wait(ctx context.Context, cf *cloudformation.Client, name string) error {
 // Reconcile makes sure of what the template declares but some
 // CloudFormation implementations (emulators among them) do not apply: the
 // lake bucket's EventBridge notifications, the topics' raw-delivery queue
-// subscriptions and the queues' policy. On AWS it changes nothing.
+// subscriptions, the queues' policy and the dedup table's TTL. On AWS it
+// changes nothing.
 func Reconcile(ctx context.Context, c awsenv.Clients, d Deployment) error {
+	if err := reconcileTTL(ctx, c.DynamoDB, DedupTable(d.Prefix())); err != nil {
+		return err
+	}
 	bucket := d.Parameters["LakeBucketName"]
 	if _, err := c.S3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
 		Bucket:                    &bucket,
@@ -127,6 +134,24 @@ func Reconcile(ctx context.Context, c awsenv.Clients, d Deployment) error {
 				return fmt.Errorf("subscribe %s to %s: %w", q, t.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// reconcileTTL turns on the table's TTL on the marks' expiry unless it is
+// on (enabling it again is an error on AWS).
+func reconcileTTL(ctx context.Context, db *dynamodb.Client, table string) error {
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &table})
+	if err != nil {
+		return fmt.Errorf("dedup table %s: %w", table, err)
+	}
+	if desc := ttl.TimeToLiveDescription; desc != nil && aws.ToString(desc.AttributeName) == handled.TTLAttribute &&
+		(desc.TimeToLiveStatus == dbtypes.TimeToLiveStatusEnabled || desc.TimeToLiveStatus == dbtypes.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &table,
+		TimeToLiveSpecification: &dbtypes.TimeToLiveSpecification{AttributeName: aws.String(handled.TTLAttribute), Enabled: aws.Bool(true)}}); err != nil {
+		return fmt.Errorf("dedup table %s: time to live: %w", table, err)
 	}
 	return nil
 }

@@ -77,6 +77,7 @@ func addCompute(add func(string, m)) {
 					{"Name": "FUSION_EVENT_BUS", "Value": getAtt("Bus", "Name")},
 					{"Name": "FUSION_QUEUE_PREFIX", "Value": sub("${Prefix}-")},
 					{"Name": "FUSION_TOPIC_PREFIX", "Value": sub("${Prefix}-")},
+					{"Name": "FUSION_DEDUP_TABLE", "Value": ref(dedupTableID)},
 					{"Name": "FUSION_HOME", "Value": "/var/lib/fusion"},
 					{"Name": "AWS_REGION", "Value": ref("AWS::Region")},
 				},
@@ -158,8 +159,9 @@ func objects(zone string) any {
 }
 
 // workerPolicy grants a worker its queue, its dead-letter queue, the bus,
-// the failures topic and the lake prefixes it reads and writes — nothing
-// else. The ledger consumes the ledger and failures queues only.
+// the failures topic, its marks in the dedup table and the lake prefixes
+// it reads and writes — nothing else. The ledger consumes the ledger and
+// failures queues only.
 func workerPolicy(w string) m {
 	if w == routing.LedgerQueue {
 		consume := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
@@ -185,6 +187,7 @@ func workerPolicy(w string) m {
 		stmt("events:PutEvents", getAtt("Bus", "Arn")),
 		stmt("sns:Publish", ref(logicalID(routing.FailuresTopic)+"Topic")),
 		stmt("sns:ListTopics", "*"),
+		stmt([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, arnOf(dedupTableID)),
 		stmt("s3:ListBucket", join("arn:", ref("AWS::Partition"), ":s3:::", ref("LakeBucketName"))),
 		stmt("s3:GetObject", read...),
 		stmt([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, write...),

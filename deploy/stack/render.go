@@ -1,8 +1,8 @@
 // Package stack renders fusion's AWS stack as one CloudFormation template —
 // event bus and rules, queues with dead-letter queues, the failures topic,
-// the lake bucket, and an ECS cluster with a Fargate service per worker —
-// from the same pipeline and routing definitions the embedded tier runs,
-// and deploys it.
+// the lake bucket, the workers' dedup table, and an ECS cluster with a
+// Fargate service per worker — from the same pipeline and routing
+// definitions the embedded tier runs, and deploys it.
 package stack
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/fusiondata/fusion/services/runtime/handled"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/routing"
 )
@@ -44,6 +45,16 @@ func queues() []string {
 	}
 	return q
 }
+
+// The dedup table: its logical id, and its name after the prefix
+// (config.Config.DedupTable's default: <queue prefix>handled).
+const (
+	dedupTableID     = "HandledTable"
+	dedupTableSuffix = "handled"
+)
+
+// DedupTable is the name of a deployment's dedup table.
+func DedupTable(prefix string) string { return prefix + "-" + dedupTableSuffix }
 
 func queueID(q string) string { return logicalID(q) + "Queue" }
 func dlqID(q string) string   { return logicalID(q) + "DeadLetterQueue" }
@@ -92,6 +103,16 @@ func Render(pipelines []*pipeline.Pipeline) ([]byte, error) {
 			}},
 		},
 	})
+
+	// The events each worker handled, shared by all its tasks (see
+	// services/runtime/handled); marks expire by TTL.
+	add(dedupTableID, m{"Type": "AWS::DynamoDB::Table", "Properties": m{
+		"TableName":               prefixed(dedupTableSuffix),
+		"BillingMode":             "PAY_PER_REQUEST",
+		"AttributeDefinitions":    []m{{"AttributeName": handled.KeyAttribute, "AttributeType": "S"}},
+		"KeySchema":               []m{{"AttributeName": handled.KeyAttribute, "KeyType": "HASH"}},
+		"TimeToLiveSpecification": m{"AttributeName": handled.TTLAttribute, "Enabled": true},
+	}})
 
 	for _, q := range queues() {
 		add(dlqID(q), m{"Type": "AWS::SQS::Queue", "Properties": m{
@@ -205,6 +226,7 @@ func outputs() m {
 		"BusName":    m{"Value": getAtt("Bus", "Name")},
 		"LakeBucket": m{"Value": ref("LakeBucket")},
 		"Cluster":    m{"Value": ref("Cluster")},
+		"DedupTable": m{"Value": ref(dedupTableID)},
 	}
 	keys := queues()
 	sort.Strings(keys)

@@ -10,7 +10,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fusiondata/fusion/deploy"
+	"github.com/fusiondata/fusion/services/runtime/handled"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/routing"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/cloudformation/fusion.yaml")
@@ -159,6 +161,51 @@ func TestServicesScaleOnBacklogPerTask(t *testing.T) {
 	}
 	if tpl.Resources["SchedulerRole"].Type != "AWS::IAM::Role" {
 		t.Error("no EventBridge Scheduler role")
+	}
+}
+
+// The workers share one dedup table: keyed by id, paid per request, marks
+// expiring by TTL; every worker may read and write its items and is told
+// its name; the ledger has no business there.
+func TestWorkersShareTheDedupTable(t *testing.T) {
+	tpl := parse(t)
+	table := tpl.Resources[dedupTableID]
+	if table.Type != "AWS::DynamoDB::Table" {
+		t.Fatalf("no dedup table: %+v", table)
+	}
+	p := table.Properties
+	key := p["KeySchema"].([]any)[0].(map[string]any)
+	ttl := p["TimeToLiveSpecification"].(map[string]any)
+	name := p["TableName"].(map[string]any)["Fn::Sub"]
+	if p["BillingMode"] != "PAY_PER_REQUEST" || key["AttributeName"] != handled.KeyAttribute || key["KeyType"] != "HASH" ||
+		ttl["AttributeName"] != handled.TTLAttribute || ttl["Enabled"] != true || name != "${Prefix}-"+dedupTableSuffix {
+		t.Errorf("dedup table %s", mustYAML(p))
+	}
+	for _, w := range append(append([]string{}, pipeline.Workers...), routing.LedgerQueue) {
+		id := logicalID(w)
+		policy := mustYAML(tpl.Resources[id+"Role"].Properties["Policies"])
+		grants := strings.Contains(policy, "dynamodb:GetItem") && strings.Contains(policy, "dynamodb:PutItem") && strings.Contains(policy, dedupTableID)
+		if grants != (w != routing.LedgerQueue) {
+			t.Errorf("%s: dedup table access %v", w, grants)
+		}
+		if strings.Contains(policy, "dynamodb:*") || strings.Contains(policy, "dynamodb:Scan") {
+			t.Errorf("%s: more than GetItem and PutItem", w)
+		}
+		told := false
+		container := tpl.Resources[id+"Task"].Properties["ContainerDefinitions"].([]any)[0].(map[string]any)
+		for _, e := range container["Environment"].([]any) {
+			e := e.(map[string]any)
+			if e["Name"] == "FUSION_DEDUP_TABLE" {
+				v, _ := e["Value"].(map[string]any)
+				told = v["Ref"] == dedupTableID
+			}
+		}
+		if !told {
+			t.Errorf("%s's task is not told the dedup table", w)
+		}
+	}
+	if DedupTable("fusion") != "fusion-handled" {
+		t.Errorf("DedupTable(fusion) = %s", DedupTable("fusion"))
 	}
 }
 

@@ -38,9 +38,19 @@ import (
 func onAWS(t *testing.T) (*platform.Platform, awsenv.Clients) {
 	t.Helper()
 	c := awstest.Clients(t)
-	// Each test deploys its own stack, named apart by its prefix.
-	prefix := awstest.Name("f")
-	bucket := prefix + "-lake"
+	prefix, bucket := deployStack(t, c)
+	cfg := config.Config{Home: t.TempDir(), Transport: config.TransportAWS, LakeBucket: bucket, S3PathStyle: true,
+		EventBus: prefix, QueuePrefix: prefix + "-", TopicPrefix: prefix + "-", SQSVisibility: 10 * time.Second, Retries: 1}
+	p := start(t, cfg)
+	return p, c
+}
+
+// deployStack deploys the sample's stack onto the emulator under a prefix
+// of its own (each test deploys its own) and returns it and the lake bucket.
+func deployStack(t *testing.T, c awsenv.Clients) (prefix, bucket string) {
+	t.Helper()
+	prefix = awstest.Name("f")
+	bucket = prefix + "-lake"
 	reg, err := pipeline.NewRegistry(deploy.Pipelines(), "deploy/pipelines")
 	if err != nil {
 		t.Fatal(err)
@@ -56,10 +66,7 @@ func onAWS(t *testing.T) (*platform.Platform, awsenv.Clients) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{Home: t.TempDir(), Transport: config.TransportAWS, LakeBucket: bucket, S3PathStyle: true,
-		EventBus: prefix, QueuePrefix: prefix + "-", TopicPrefix: prefix + "-", SQSVisibility: 10 * time.Second, Retries: 1}
-	p := start(t, cfg)
-	return p, c
+	return prefix, bucket
 }
 
 func putObject(t *testing.T, c awsenv.Clients, bucket, key string, body []byte) {

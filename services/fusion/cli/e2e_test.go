@@ -211,10 +211,20 @@ func embeddedPolling(t *testing.T, pipelines map[string]string, poll time.Durati
 // test ends; the logs are shown when it fails.
 func start(t *testing.T, cfg config.Config) *platform.Platform {
 	t.Helper()
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with a hook that may wrap the platform's transport or
+// dependencies (to inject faults) before the workers start.
+func startWith(t *testing.T, cfg config.Config, wrap func(*platform.Platform)) *platform.Platform {
+	t.Helper()
 	var logs bytes.Buffer
 	p, err := platform.Open(cfg, (&app{cfg: cfg}).logger(&logs))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		wrap(p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

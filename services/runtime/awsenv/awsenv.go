@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -22,6 +23,7 @@ type Clients struct {
 	SQS         *sqs.Client
 	SNS         *sns.Client
 	EventBridge *eventbridge.Client
+	DynamoDB    *dynamodb.Client
 }
 
 // Load reads the default configuration chain. pathStyle addresses S3
@@ -48,5 +50,6 @@ func New(cfg aws.Config, pathStyle bool) Clients {
 		SQS:         sqs.NewFromConfig(cfg),
 		SNS:         sns.NewFromConfig(cfg),
 		EventBridge: eventbridge.NewFromConfig(cfg),
+		DynamoDB:    dynamodb.NewFromConfig(cfg),
 	}
 }

@@ -74,6 +74,13 @@ type Config struct {
 	// hidden, renewed while it is handled (FUSION_SQS_VISIBILITY, default 60s).
 	SQSBatch      int
 	SQSVisibility time.Duration
+	// DedupTable is the DynamoDB table where workers remember the events
+	// they handled, shared by every task (FUSION_DEDUP_TABLE, default
+	// <queue prefix>handled: fusion-handled). DedupRetention is how long a
+	// mark lasts (FUSION_DEDUP_RETENTION, default 336h = 14 days, SQS's
+	// longest retention).
+	DedupTable     string
+	DedupRetention time.Duration
 }
 
 // Transports.
@@ -150,6 +157,14 @@ func FromEnv(environ []string) (Config, error) {
 		}
 		c.SQSVisibility = d
 	}
+	c.DedupTable = get("FUSION_DEDUP_TABLE")
+	if v := get("FUSION_DEDUP_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_DEDUP_RETENTION=%q is not a duration", v))
+		}
+		c.DedupRetention = d
+	}
 	if v := get("FUSION_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("FUSION_LOG_LEVEL=%q: use debug, info, warn or error", v))
@@ -197,6 +212,12 @@ func (c *Config) SetDefaults() {
 	if c.SQSVisibility == 0 {
 		c.SQSVisibility = 60 * time.Second
 	}
+	if c.DedupTable == "" {
+		c.DedupTable = c.QueuePrefix + "handled"
+	}
+	if c.DedupRetention == 0 {
+		c.DedupRetention = 14 * 24 * time.Hour
+	}
 }
 
 // PipelinesDir is the pipelines directory, defaulting to <home>/pipelines.
@@ -221,6 +242,9 @@ func (c Config) Validate() error {
 		}
 		if c.SQSVisibility < 3*time.Second {
 			errs = append(errs, fmt.Errorf("FUSION_SQS_VISIBILITY must be at least 3s (got %v)", c.SQSVisibility))
+		}
+		if c.DedupRetention < time.Minute {
+			errs = append(errs, fmt.Errorf("FUSION_DEDUP_RETENTION must be at least 1m (got %v)", c.DedupRetention))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("FUSION_TRANSPORT=%q: use %q or %q", c.Transport, TransportEmbedded, TransportAWS))

@@ -66,3 +66,26 @@ func TestWarehouseAndConnections(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestDedupTableDerivesFromTheQueuePrefix(t *testing.T) {
+	aws := map[string]string{"FUSION_TRANSPORT": "aws", "FUSION_LAKE_BUCKET": "lake"}
+	c, err := FromEnv(env(aws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DedupTable != "fusion-handled" || c.DedupRetention != 14*24*time.Hour {
+		t.Errorf("default dedup table %q, retention %v", c.DedupTable, c.DedupRetention)
+	}
+	aws["FUSION_QUEUE_PREFIX"] = "prod-"
+	if c, _ := FromEnv(env(aws)); c.DedupTable != "prod-handled" {
+		t.Errorf("dedup table %q, want prod-handled", c.DedupTable)
+	}
+	aws["FUSION_DEDUP_TABLE"], aws["FUSION_DEDUP_RETENTION"] = "marks", "48h"
+	if c, _ := FromEnv(env(aws)); c.DedupTable != "marks" || c.DedupRetention != 48*time.Hour {
+		t.Errorf("dedup table %q, retention %v", c.DedupTable, c.DedupRetention)
+	}
+	aws["FUSION_DEDUP_RETENTION"] = "1s"
+	if _, err := FromEnv(env(aws)); err == nil || !strings.Contains(err.Error(), "FUSION_DEDUP_RETENTION") {
+		t.Errorf("short retention: %v", err)
+	}
+}

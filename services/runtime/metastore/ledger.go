@@ -60,8 +60,16 @@ func (s *Store) Record(ctx context.Context, status string, ev messages.StepEvent
 	case err != nil:
 		return err
 	default:
+		// A success is final and wins over any other attempt, older or
+		// newer: another attempt is a duplicate delivery, abandoned when
+		// its process died or dropped once its event was found handled,
+		// and must not reopen the step. Otherwise the newest attempt wins.
 		start := ev.StartedAt.UnixNano()
-		if start < haveStart || (start == haveStart && rank(status) <= rank(haveStatus)) {
+		switch succeeded := status == ledger.Succeeded; {
+		case haveStatus == ledger.Succeeded && !succeeded:
+			return tx.Commit()
+		case succeeded && haveStatus != ledger.Succeeded:
+		case start < haveStart || (start == haveStart && rank(status) <= rank(haveStatus)):
 			return tx.Commit() // older or no newer news
 		}
 	}

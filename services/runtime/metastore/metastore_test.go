@@ -103,7 +103,7 @@ func TestLedgerIsOrderInsensitiveAndIdempotent(t *testing.T) {
 		}
 	}
 	r, _ = s.Run(ctx, run)
-	if r.Status != ledger.Succeeded || r.Steps[1].Attempt != 2 {
+	if r.Status != ledger.Succeeded || r.Steps[1].Attempt != 2 || r.Steps[0].Status != ledger.Succeeded {
 		t.Fatalf("after transform: %+v", r)
 	}
 	if want := t0.Add(3 * time.Second); !r.FinishedAt.Equal(want) || r.Duration() != 3*time.Second {
@@ -116,6 +116,38 @@ func TestLedgerIsOrderInsensitiveAndIdempotent(t *testing.T) {
 	runs, err := s.Runs(ctx, 10)
 	if err != nil || len(runs) != 1 {
 		t.Errorf("runs %v %v", runs, err)
+	}
+}
+
+// Two deliveries of one event run a step twice at once; the second is
+// abandoned (its process killed, or its event found handled by then). Its
+// start, newer than the first's success, arrives before or after it: the
+// step is succeeded either way, and a late failure does not reopen it.
+func TestLedgerSuccessIsFinal(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 15, 16, 0, 0, time.UTC)
+	first, dup := step("ingest", t0, 1), step("ingest", t0.Add(time.Second), 1)
+	for name, order := range map[string][]string{"success first": {"ok", "dup"}, "duplicate first": {"dup", "ok"}} {
+		s, ctx := open(t), context.Background()
+		for _, o := range order {
+			var err error
+			if o == "ok" {
+				err = s.Record(ctx, ledger.Succeeded, first, []string{"ingest"})
+			} else {
+				err = s.Record(ctx, ledger.Started, dup, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		late := step("ingest", t0.Add(2*time.Second), 2)
+		late.Error = &messages.StepError{Message: "lake: copy landing/churn/a.csv: object not found"}
+		if err := s.Record(ctx, ledger.Failed, late, nil); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Run(ctx, run)
+		if err != nil || r.Status != ledger.Succeeded || r.Steps[0].Status != ledger.Succeeded || !r.Steps[0].StartedAt.Equal(t0) {
+			t.Errorf("%s: %+v %v", name, r, err)
+		}
 	}
 }
 

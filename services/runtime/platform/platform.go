@@ -20,6 +20,7 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/engine"
+	"github.com/fusiondata/fusion/services/runtime/handled"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/lake/fslake"
 	"github.com/fusiondata/fusion/services/runtime/lake/s3lake"
@@ -54,6 +55,7 @@ type Platform struct {
 	broker *inproc.Broker  // embedded tier
 	local  *fslake.Lake    // embedded tier: the lake directory, watched for landed files
 	aws    *awsenv.Clients // aws tier
+	dedup  worker.Dedup    // aws tier: the handled marks every task shares
 	closer []func() error
 
 	rulesMu  sync.Mutex
@@ -145,6 +147,11 @@ func (p *Platform) open() error {
 	}
 	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
 		Connections: connections(p.Config), Dedup: store}
+	if p.dedup != nil {
+		// Every task of the aws tier has its own home: the marks they
+		// share live in DynamoDB.
+		p.Deps.Dedup = p.dedup
+	}
 	return nil
 }
 
@@ -179,6 +186,11 @@ func (p *Platform) openAWS() error {
 	}
 	p.aws = &clients
 	p.Lake = s3lake.New(clients.S3, c.LakeBucket)
+	dedup, err := handled.NewDynamo(clients.DynamoDB, handled.Config{Table: c.DedupTable, Retention: c.DedupRetention})
+	if err != nil {
+		return err
+	}
+	p.dedup = dedup
 	sub, err := sqsq.NewSubscriber(clients.Config, clients.SQS, sqsq.SubscriberConfig{
 		Prefix: c.QueuePrefix, BatchSize: int32(c.SQSBatch), Visibility: c.SQSVisibility,
 	}, watermill.NewSlogLoggerWithLevelMapping(p.Log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))

@@ -37,16 +37,6 @@ func (r *Runtime) process(w *Worker, msg *message.Message) error {
 		return r.deadLetter(ctx, w.Name, msg, err, nil)
 	}
 	for _, env := range envs {
-		if r.deps.Dedup != nil && env.ID != "" {
-			seen, err := r.deps.Dedup.Handled(ctx, w.Name, env.ID)
-			if err != nil {
-				return err
-			}
-			if seen {
-				r.log.Info("event already handled; acknowledged", "worker", w.Name, "event_id", env.ID, "detail_type", env.DetailType)
-				continue
-			}
-		}
 		if err := r.processEvent(ctx, w, msg, env); err != nil {
 			return err
 		}
@@ -71,6 +61,24 @@ func (r *Runtime) processEvent(ctx context.Context, w *Worker, msg *message.Mess
 	if err != nil {
 		return r.deadLetter(ctx, w.Name, msg, err, nil)
 	}
+	key := dedupKey(env, detail)
+	// Claimed before the dedup check, so that a delivery finishing in
+	// between is seen as handled.
+	if !r.busy.begin(w.Name, key) {
+		r.log.Info("event already in hand here; redelivered later", "worker", w.Name, "event_key", key, "detail_type", env.DetailType)
+		return errInFlight
+	}
+	defer r.busy.end(w.Name, key)
+	if r.deps.Dedup != nil {
+		seen, err := r.deps.Dedup.Handled(ctx, w.Name, key)
+		if err != nil {
+			return err
+		}
+		if seen {
+			r.log.Info("event already handled; acknowledged", "worker", w.Name, "event_key", key, "event_id", env.ID, "detail_type", env.DetailType)
+			return nil
+		}
+	}
 	in, err := r.resolve(w, env, detail)
 	if err != nil {
 		if in == nil {
@@ -84,7 +92,19 @@ func (r *Runtime) processEvent(ctx context.Context, w *Worker, msg *message.Mess
 			"worker", w.Name, "pipeline", in.Run.Pipeline, "detail_type", env.DetailType, "event_id", env.ID)
 		return nil
 	}
-	return r.runStep(ctx, w, handler, msg, in)
+	return r.runStep(ctx, w, handler, msg, in, key)
+}
+
+// dedupKey is what Dedup remembers an event by: the fact its detail
+// states, not the envelope's id, which EventBridge assigns anew on every
+// PutEvents — the same fact published twice gets two ids. An ingest
+// request without a request id is named by its envelope, as its run is
+// (IngestRequested.StartRun).
+func dedupKey(env messages.Envelope, d messages.Detail) string {
+	if rq, ok := d.(*messages.IngestRequested); ok && rq.RequestID == "" {
+		return env.ID
+	}
+	return messages.EventID(env.DetailType, d.IdentityKey())
 }
 
 // resolve finds the run, pipeline and step an event belongs to. An error
@@ -145,7 +165,9 @@ func (r *Runtime) findStep(in *Input, w *Worker) (bool, error) {
 	return ok, nil
 }
 
-func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *message.Message, in *Input) error {
+// runStep runs a step with retries, publishes its results and marks the
+// event handled under key (see dedupKey).
+func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *message.Message, in *Input, key string) error {
 	ctx, span := r.startSpan(ctx, w, in)
 	defer span.End()
 	log := r.log.With("worker", w.Name, "step", in.Step.Name, "run_id", in.Run.RunID, "pipeline", in.Run.Pipeline, "event_id", in.Event.ID)
@@ -201,8 +223,8 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 	if err := r.tr.Bus.Publish(ctx, append(events, done)...); err != nil {
 		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
 	}
-	if r.deps.Dedup != nil && in.Event.ID != "" {
-		if err := r.deps.Dedup.MarkHandled(ctx, w.Name, in.Event.ID, in.Run.RunID); err != nil {
+	if r.deps.Dedup != nil && key != "" {
+		if err := r.deps.Dedup.MarkHandled(ctx, w.Name, key, in.Run.RunID); err != nil {
 			log.Warn("handled event not recorded; a redelivery will run the step again", "error", err)
 		}
 	}

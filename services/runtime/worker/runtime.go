@@ -76,6 +76,7 @@ type Runtime struct {
 	tr     Transport
 	tracer trace.Tracer
 	log    *slog.Logger
+	busy   inFlight
 }
 
 // New builds a runtime. A nil TracerProvider means the global one.

@@ -54,6 +54,11 @@ func newHarnessFor(t *testing.T, retries int, def string) *harness {
 // newHarnessWith also deduplicates events with dedup.
 func newHarnessWith(t *testing.T, retries int, def string, dedup worker.Dedup) *harness {
 	t.Helper()
+	return newHarnessConfig(t, worker.Config{Concurrency: 1, Retry: worker.RetryPolicy{MaxRetries: retries, Initial: time.Millisecond, Max: 2 * time.Millisecond}}, def, dedup)
+}
+
+func newHarnessConfig(t *testing.T, cfg worker.Config, def string, dedup worker.Dedup) *harness {
+	t.Helper()
 	reg, err := pipeline.NewRegistry(fstest.MapFS{"p.yaml": {Data: []byte(def)}}, "pipelines")
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +70,7 @@ func newHarnessWith(t *testing.T, retries int, def string, dedup worker.Dedup) *
 	h := &harness{broker: inproc.NewBroker(inproc.Config{}), spans: tracetest.NewSpanRecorder()}
 	h.bus = transport.NewRoutedBus(func() (*routing.Table, error) { return table, nil }, h.broker.Publisher())
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
-	h.rt, err = worker.New(worker.Config{Concurrency: 1, Retry: worker.RetryPolicy{MaxRetries: retries, Initial: time.Millisecond, Max: 2 * time.Millisecond}},
-		worker.Deps{Pipelines: reg, Dedup: dedup}, worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, tp)
+	h.rt, err = worker.New(cfg, worker.Deps{Pipelines: reg, Dedup: dedup}, worker.Transport{Bus: h.bus, Subscriber: h.broker.Subscriber(), DeadLetters: h.broker.Publisher()}, tp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +208,12 @@ func TestPermanentErrorsFailAtOnceAndDeadLetter(t *testing.T) {
 			t.Errorf("step error %+v", e)
 		}
 		break
+	}
+	// The failure notification: the same event on the failures topic.
+	_, note := h.next(t, routing.FailuresQueue)
+	if d, err := messages.Decode(note); err != nil || d.(*messages.StepFailed).RunID != runID || d.(*messages.StepFailed).Step != "transform" ||
+		d.(*messages.StepFailed).Traceparent == "" {
+		t.Errorf("failure notification %s: %v", note.Detail, err)
 	}
 	if calls.Load() != 1 {
 		t.Errorf("bad input handled %d times", calls.Load())

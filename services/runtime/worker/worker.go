@@ -83,7 +83,10 @@ type Deps struct {
 
 // Dedup remembers the events each worker handled to the end, so that an
 // event delivered again — by an at-least-once transport, after a crash, or
-// sent twice — is acknowledged without running its step again.
+// sent twice — is acknowledged without running its step again. The event
+// is named by the fact its detail states (messages.EventID of the detail's
+// IdentityKey), not by the envelope's id, which EventBridge assigns anew
+// on every PutEvents.
 //
 // Rules: MarkHandled is called only after the step's results were
 // published, so a crash in between reruns the step (handlers are
