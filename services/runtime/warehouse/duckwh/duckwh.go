@@ -93,6 +93,12 @@ func (w *Warehouse) open(ctx context.Context, readOnly bool) (*sql.DB, error) {
 		if err == nil {
 			return db, nil
 		}
+		if replayFailed(err) {
+			if err := w.setWALAside(ctx, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if !strings.Contains(err.Error(), "lock") || time.Now().After(deadline) {
 			return nil, fmt.Errorf("warehouse %s: %w", w.path, err)
 		}
@@ -115,7 +121,14 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	if err != nil {
 		return warehouse.Result{}, err
 	}
-	defer db.Close()
+	if err := w.markLoading(req.LoadID); err != nil {
+		db.Close()
+		return warehouse.Result{}, err
+	}
+	defer func() {
+		db.Close() // checkpoints
+		w.doneLoading()
+	}()
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return warehouse.Result{}, err
