@@ -59,6 +59,9 @@ func samples() map[string]Detail {
 		TypeStepStarted:   &StepStarted{step},
 		TypeStepSucceeded: &StepSucceeded{done},
 		TypeStepFailed:    &StepFailed{failed},
+		TypeRunLate: &RunLate{RunRef: ref, Input: "landing/churn/customers.csv", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+			StartedAt: at, DeadlineMS: 1_800_000, DueAt: at.Add(30 * time.Minute), DetectedAt: at.Add(30*time.Minute + 12*time.Second),
+			Done: []string{"ingest", "transform", "traindata", "inference", "load.curated"}, Pending: []string{"load.predictions"}},
 	}
 }
 

@@ -26,13 +26,20 @@
 #          an uninterrupted run's), every event delivered three times,
 #          out-of-order delivery, a slow warehouse failing for a while and
 #          one down past the retries (dead letters, then redrive)
+#   traces the sample with every span recorded (the OpenTelemetry SDK's
+#          in-memory recorder), on the embedded tier and on the aws tier
+#          (moto, started here): one trace per run, the ledger's, its tree
+#          the flow of the events, each worker its own service, SQL and AWS
+#          SDK calls as child spans, the spans exported over OTLP/gRPC to an
+#          in-test receiver; a run redriven from a dead-letter queue
+#          continues its trace
 #
 # Each tier starts what it needs and stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-tiers=(unit aws warehouse faults)
+tiers=(unit aws warehouse faults traces)
 
 source scripts/lib/services.sh
 trap stop_services EXIT
@@ -72,6 +79,12 @@ tier_warehouse() {
 
 tier_faults() {
   go test -tags faults -count=1 -timeout 20m -run '^TestFaults' -v $(tagged faults)
+}
+
+tier_traces() {
+  start_moto
+  go test -tags traces,aws -count=1 -timeout 20m -run '^TestTraces' -v $(tagged traces)
+  stop_services
 }
 
 run_tier() {

@@ -78,6 +78,7 @@ func addCompute(add func(string, m)) {
 					{"Name": "FUSION_QUEUE_PREFIX", "Value": sub("${Prefix}-")},
 					{"Name": "FUSION_TOPIC_PREFIX", "Value": sub("${Prefix}-")},
 					{"Name": "FUSION_DEDUP_TABLE", "Value": ref(dedupTableID)},
+					{"Name": "FUSION_LEDGER_TABLE", "Value": ref(ledgerTableID)},
 					{"Name": "FUSION_HOME", "Value": "/var/lib/fusion"},
 					{"Name": "AWS_REGION", "Value": ref("AWS::Region")},
 				},
@@ -161,13 +162,19 @@ func objects(zone string) any {
 // workerPolicy grants a worker its queue, its dead-letter queue, the bus,
 // the failures topic, its marks in the dedup table and the lake prefixes
 // it reads and writes — nothing else. The ledger consumes the ledger and
-// failures queues only.
+// failures queues, reads and writes the run ledger's table (a consistent
+// Query of a run's items or of an index, conditional PutItem, alone or in
+// a transaction) and announces late runs on the bus and the failures topic.
 func workerPolicy(w string) m {
 	if w == routing.LedgerQueue {
 		consume := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
 		return policy(
 			stmt(consume, arnOf(queueID(routing.LedgerQueue)), arnOf(queueID(routing.FailuresQueue))),
 			stmt([]string{"sqs:SendMessage", "sqs:GetQueueUrl"}, arnOf(dlqID(routing.LedgerQueue)), arnOf(dlqID(routing.FailuresQueue))),
+			stmt([]string{"dynamodb:Query", "dynamodb:PutItem"}, arnOf(ledgerTableID), ledgerIndexes()),
+			stmt("events:PutEvents", getAtt("Bus", "Arn")),
+			stmt("sns:Publish", ref(logicalID(routing.FailuresTopic)+"Topic")),
+			stmt("sns:ListTopics", "*"),
 		)
 	}
 	z := zones[w]

@@ -1,7 +1,7 @@
 // Package stack renders fusion's AWS stack as one CloudFormation template —
 // event bus and rules, queues with dead-letter queues, the failures topic,
-// the lake bucket, the workers' dedup table, and an ECS cluster with a
-// Fargate service per worker — from the same pipeline and routing
+// the lake bucket, the workers' dedup table, the run ledger's table, and an
+// ECS cluster with a Fargate service per worker — from the same pipeline and routing
 // definitions the embedded tier runs, and deploys it.
 package stack
 
@@ -114,6 +114,10 @@ func Render(pipelines []*pipeline.Pipeline) ([]byte, error) {
 		"TimeToLiveSpecification": m{"AttributeName": handled.TTLAttribute, "Enabled": true},
 	}})
 
+	// The run ledger, shared by the ledger task and `fusion runs` (see
+	// services/runtime/ledger/dynamoledger).
+	add(ledgerTableID, ledgerTable())
+
 	for _, q := range queues() {
 		add(dlqID(q), m{"Type": "AWS::SQS::Queue", "Properties": m{
 			"QueueName": prefixed(q + "-dlq"), "MessageRetentionPeriod": 1209600,
@@ -223,10 +227,11 @@ func parameters() m {
 
 func outputs() m {
 	o := m{
-		"BusName":    m{"Value": getAtt("Bus", "Name")},
-		"LakeBucket": m{"Value": ref("LakeBucket")},
-		"Cluster":    m{"Value": ref("Cluster")},
-		"DedupTable": m{"Value": ref(dedupTableID)},
+		"BusName":     m{"Value": getAtt("Bus", "Name")},
+		"LakeBucket":  m{"Value": ref("LakeBucket")},
+		"Cluster":     m{"Value": ref("Cluster")},
+		"DedupTable":  m{"Value": ref(dedupTableID)},
+		"LedgerTable": m{"Value": ref(ledgerTableID)},
 	}
 	keys := queues()
 	sort.Strings(keys)

@@ -23,11 +23,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/fusiondata/fusion/deploy/stack"
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
 	"github.com/fusiondata/fusion/services/runtime/awstest"
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/ledger"
-	"github.com/fusiondata/fusion/services/runtime/metastore"
+	"github.com/fusiondata/fusion/services/runtime/ledger/dynamoledger"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/platform"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/duckwh"
@@ -74,11 +75,11 @@ func TestAWSWorkerKilledMidLoad(t *testing.T) {
 	key := "landing/churn/crash.csv"
 	putObject(t, c, bucket, key, body)
 
-	store, err := metastore.Open(filepath.Join(home, platform.MetaFile))
+	// The children's run ledger: the deployment's DynamoDB table.
+	store, err := dynamoledger.New(c.DynamoDB, dynamoledger.Config{Table: stack.LedgerTable(prefix)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
 
 	// Kill the process as soon as the ledger shows the load started.
 	var runID string

@@ -16,7 +16,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/fusiondata/fusion/messages"
@@ -126,7 +125,7 @@ func TestAWSRepublishedEventRunsOnceAcrossTasks(t *testing.T) {
 // per handler invocation, so its spans count the steps that ran.
 func recordSpans(p *platform.Platform) *tracetest.SpanRecorder {
 	rec := tracetest.NewSpanRecorder()
-	p.Tracer.(*sdktrace.TracerProvider).RegisterSpanProcessor(rec)
+	p.Tracing.RegisterSpanProcessor(rec)
 	return rec
 }
 

@@ -58,7 +58,7 @@ under one home directory (--home, FUSION_HOME, default ./.fusion).`,
 	root.SetArgs(args)
 	root.PersistentFlags().StringVar(&a.cfg.Home, "home", cfg.Home, "fusion home directory (FUSION_HOME)")
 	root.PersistentFlags().StringVar(&a.cfg.Pipelines, "pipelines", cfg.Pipelines, "pipeline definitions directory (FUSION_PIPELINES; default <home>/pipelines)")
-	root.AddCommand(a.demoCmd(), a.runCmd(), a.ingestCmd(), a.queryCmd(), a.runsCmd(), a.sampleCmd(), a.validateCmd(), a.deployCmd(), a.dlqCmd())
+	root.AddCommand(a.demoCmd(), a.runCmd(), a.ingestCmd(), a.queryCmd(), a.runsCmd(), a.sampleCmd(), a.validateCmd(), a.deployCmd(), a.dlqCmd(), a.graphCmd())
 
 	if err := root.Execute(); err != nil {
 		var ee exitError

@@ -19,10 +19,15 @@ func (a *app) runCmd() *cobra.Command {
 		Long: `run starts all five workers in this process on the embedded tier and watches
 <home>/lake/landing/ for new files: each file under a pipeline's landing
 prefix starts a run of that pipeline. Logs are JSON on stderr. Stop with Ctrl-C;
-running steps finish first. The process also keeps the run ledger.
+running steps finish first. The process also keeps the run ledger and
+announces runs open past their pipeline's deadline (checked every
+FUSION_DEADLINE_CHECK, 30s) on the failures topic.
 
 With FUSION_TRANSPORT=aws the workers consume their SQS queues instead;
---workers picks which run here ("none" keeps only the ledger).`,
+--workers picks which run here ("none" keeps only the ledger).
+
+With FUSION_METRICS_ADDR=127.0.0.1:9464 it serves the workers' metrics at
+http://127.0.0.1:9464/metrics for Prometheus.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.open(a.errOut)

@@ -12,9 +12,16 @@ import (
 
 // printRun prints a run and its steps.
 func printRun(w io.Writer, r ledger.Run) {
-	fmt.Fprintf(w, "run %s  pipeline %s  %s  %s\n", r.ID, orDash(r.Pipeline), r.Status, round(r.Duration()))
+	fmt.Fprintf(w, "run %s  pipeline %s  %s  %s\n", r.ID, orDash(r.Pipeline), statusOf(r), round(r.Duration()))
 	if r.Input != "" {
 		fmt.Fprintf(w, "input %s\n", r.Input)
+	}
+	if r.Deadline > 0 {
+		fmt.Fprintf(w, "deadline %s", r.Deadline)
+		if r.Late() {
+			fmt.Fprintf(w, "  late: still open at %s", r.LateAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
 	}
 	if r.TraceID != "" {
 		fmt.Fprintf(w, "trace %s\n", r.TraceID)
@@ -57,10 +64,20 @@ func printRuns(w io.Writer, runs []ledger.Run) {
 		if total == 0 {
 			total = len(r.Steps)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.ID, orDash(r.Pipeline), r.Status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.ID, orDash(r.Pipeline), statusOf(r),
 			r.StartedAt.UTC().Format(time.RFC3339), round(r.Duration()), done, total, orDash(r.TraceID))
 	}
 	tw.Flush()
+}
+
+// statusOf is a run's status, "(late)" added when the ledger found it open
+// past its pipeline's deadline: running (late), or succeeded (late) once
+// it finished after all.
+func statusOf(r ledger.Run) string {
+	if r.Late() {
+		return r.Status + " (late)"
+	}
+	return r.Status
 }
 
 func orDash(s string) string {

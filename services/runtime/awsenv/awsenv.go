@@ -6,6 +6,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -14,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+
+	"github.com/fusiondata/fusion/services/runtime/telemetry"
 )
 
 // Clients are the service clients of one configuration.
@@ -28,6 +32,7 @@ type Clients struct {
 
 // Load reads the default configuration chain. pathStyle addresses S3
 // buckets in the path (http://host/bucket/key), which emulators need.
+// Every call the clients make inside a recording span is traced (Traced).
 func Load(ctx context.Context, pathStyle bool) (Clients, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -36,7 +41,21 @@ func Load(ctx context.Context, pathStyle bool) (Clients, error) {
 	if cfg.Region == "" {
 		return Clients{}, fmt.Errorf("aws configuration: no region (set AWS_REGION)")
 	}
-	return New(cfg, pathStyle), nil
+	return New(Traced(cfg), pathStyle), nil
+}
+
+// Traced returns cfg with OpenTelemetry's AWS SDK instrumentation: each
+// API call (S3, SQS, SNS, EventBridge, DynamoDB) made inside a recording
+// span is a client span under it ("S3.PutObject", with rpc.*, aws.* and
+// the service's own attributes), from the provider of that span, so it
+// belongs to the worker whose handler made it. Calls outside any span — a
+// queue's long polls, visibility renewals, the CLI — record nothing.
+func Traced(cfg aws.Config) aws.Config {
+	cfg.APIOptions = slices.Clone(cfg.APIOptions)
+	otelaws.AppendMiddlewares(&cfg.APIOptions,
+		otelaws.WithTracerProvider(telemetry.FollowContext()),
+		otelaws.WithTextMapPropagator(telemetry.Propagator))
+	return cfg
 }
 
 // New builds the clients of a configuration.

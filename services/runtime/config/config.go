@@ -81,6 +81,31 @@ type Config struct {
 	// longest retention).
 	DedupTable     string
 	DedupRetention time.Duration
+	// LedgerTable is the DynamoDB table of the run ledger on the aws tier,
+	// shared by the ledger process and `fusion runs` (FUSION_LEDGER_TABLE,
+	// default <queue prefix>ledger: fusion-ledger).
+	LedgerTable string
+
+	// DeadlineCheck is how often the ledger process looks for runs open
+	// past their pipeline's deadline (FUSION_DEADLINE_CHECK, default 30s).
+	DeadlineCheck time.Duration
+
+	// MetricsAddr is where the processes that run workers serve their
+	// metrics (GET /metrics, Prometheus's format): host:port, port 0
+	// picking a free one. FUSION_METRICS_ADDR, or OTEL_METRICS_EXPORTER=
+	// prometheus with OTEL_EXPORTER_PROMETHEUS_HOST (localhost) and
+	// OTEL_EXPORTER_PROMETHEUS_PORT (9464); empty, the default, serves none.
+	MetricsAddr string
+	// MetricsQueuePoll is how often, at most, the aws tier reads queue
+	// depths from SQS for the metrics, however often they are scraped
+	// (FUSION_METRICS_QUEUE_POLL, default 30s). The embedded tier reads
+	// its own on every scrape.
+	MetricsQueuePoll time.Duration
+
+	// Tracing says whether and how spans are exported (tracing.go): the
+	// standard OTEL_EXPORTER_OTLP_* variables, OTEL_SERVICE_NAME and
+	// OTEL_RESOURCE_ATTRIBUTES.
+	Tracing Tracing
 }
 
 // Transports.
@@ -165,11 +190,21 @@ func FromEnv(environ []string) (Config, error) {
 		}
 		c.DedupRetention = d
 	}
+	c.LedgerTable = get("FUSION_LEDGER_TABLE")
+	if v := get("FUSION_DEADLINE_CHECK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("FUSION_DEADLINE_CHECK=%q is not a duration", v))
+		}
+		c.DeadlineCheck = d
+	}
 	if v := get("FUSION_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("FUSION_LOG_LEVEL=%q: use debug, info, warn or error", v))
 		}
 	}
+	errs = append(errs, c.metricsFromEnv(get)...)
+	errs = append(errs, c.tracingFromEnv(get)...)
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
@@ -218,6 +253,14 @@ func (c *Config) SetDefaults() {
 	if c.DedupRetention == 0 {
 		c.DedupRetention = 14 * 24 * time.Hour
 	}
+	if c.LedgerTable == "" {
+		c.LedgerTable = c.QueuePrefix + "ledger"
+	}
+	if c.DeadlineCheck == 0 {
+		c.DeadlineCheck = 30 * time.Second
+	}
+	c.setMetricsDefaults()
+	c.setTracingDefaults()
 }
 
 // PipelinesDir is the pipelines directory, defaulting to <home>/pipelines.
@@ -269,6 +312,11 @@ func (c Config) Validate() error {
 	if c.LandingPoll < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("FUSION_LANDING_POLL must be at least 10ms (got %v)", c.LandingPoll))
 	}
+	if c.DeadlineCheck < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("FUSION_DEADLINE_CHECK must be at least 10ms (got %v)", c.DeadlineCheck))
+	}
+	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.validateTracing()...)
 	return errors.Join(errs...)
 }
 

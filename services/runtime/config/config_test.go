@@ -67,6 +67,31 @@ func TestWarehouseAndConnections(t *testing.T) {
 	}
 }
 
+func TestLedgerTableAndDeadlineCheck(t *testing.T) {
+	aws := map[string]string{"FUSION_TRANSPORT": "aws", "FUSION_LAKE_BUCKET": "lake"}
+	c, err := FromEnv(env(aws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LedgerTable != "fusion-ledger" || c.DeadlineCheck != 30*time.Second {
+		t.Errorf("default ledger table %q, deadline check %v", c.LedgerTable, c.DeadlineCheck)
+	}
+	aws["FUSION_QUEUE_PREFIX"] = "prod-"
+	if c, _ := FromEnv(env(aws)); c.LedgerTable != "prod-ledger" {
+		t.Errorf("ledger table %q, want prod-ledger", c.LedgerTable)
+	}
+	aws["FUSION_LEDGER_TABLE"], aws["FUSION_DEADLINE_CHECK"] = "history", "250ms"
+	if c, _ := FromEnv(env(aws)); c.LedgerTable != "history" || c.DeadlineCheck != 250*time.Millisecond {
+		t.Errorf("ledger table %q, deadline check %v", c.LedgerTable, c.DeadlineCheck)
+	}
+	for _, bad := range []string{"1ms", "soon"} {
+		aws["FUSION_DEADLINE_CHECK"] = bad
+		if _, err := FromEnv(env(aws)); err == nil || !strings.Contains(err.Error(), "FUSION_DEADLINE_CHECK") {
+			t.Errorf("FUSION_DEADLINE_CHECK=%s: %v", bad, err)
+		}
+	}
+}
+
 func TestDedupTableDerivesFromTheQueuePrefix(t *testing.T) {
 	aws := map[string]string{"FUSION_TRANSPORT": "aws", "FUSION_LAKE_BUCKET": "lake"}
 	c, err := FromEnv(env(aws))

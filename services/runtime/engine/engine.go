@@ -97,7 +97,9 @@ const ParquetOptions = "FORMAT parquet, COMPRESSION snappy"
 
 // CopyToParquet writes the result of query to a Parquet file at path and
 // returns the number of rows written.
-func CopyToParquet(ctx context.Context, conn *sql.Conn, query, path string) (int64, error) {
+func CopyToParquet(ctx context.Context, conn *sql.Conn, query, path string) (rows int64, err error) {
+	ctx, span := startSQL(ctx, "COPY")
+	defer func() { endSQL(span, rows, err) }()
 	res, err := conn.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (%s)", query, QuoteString(path), ParquetOptions))
 	if err != nil {
 		return 0, err
@@ -108,7 +110,9 @@ func CopyToParquet(ctx context.Context, conn *sql.Conn, query, path string) (int
 // CopyPartitioned writes the result of query into a directory of Parquet
 // files, one subdirectory per value of column (column=value/…), in a
 // single pass, and returns the number of rows written.
-func CopyPartitioned(ctx context.Context, conn *sql.Conn, query, column, dir string) (int64, error) {
+func CopyPartitioned(ctx context.Context, conn *sql.Conn, query, column, dir string) (rows int64, err error) {
+	ctx, span := startSQL(ctx, "COPY")
+	defer func() { endSQL(span, rows, err) }()
 	// Flush each partition at about a row group instead of holding half a
 	// million rows per partition in memory.
 	if _, err := conn.ExecContext(ctx, "SET partitioned_write_flush_threshold = 131072"); err != nil {
@@ -127,7 +131,9 @@ type Querier interface {
 }
 
 // Describe returns the columns a query produces, without running it.
-func Describe(ctx context.Context, q Querier, query string) ([]Column, error) {
+func Describe(ctx context.Context, q Querier, query string) (_ []Column, err error) {
+	ctx, span := startSQL(ctx, "DESCRIBE")
+	defer func() { endSQL(span, -1, err) }()
 	rows, err := q.QueryContext(ctx, "DESCRIBE "+query)
 	if err != nil {
 		return nil, err

@@ -9,8 +9,8 @@ import (
 )
 
 // Consumer builds the ledger from step events delivered to its queue.
-// expected returns the step names a pipeline expects (nil if unknown).
-func Consumer(l Ledger, expected func(pipeline string) []string) func(*message.Message) error {
+// plan describes a pipeline (the zero Plan if unknown).
+func Consumer(l Ledger, plan func(pipeline string) Plan) func(*message.Message) error {
 	return func(msg *message.Message) error {
 		env, err := messages.Parse(msg.Payload)
 		if err != nil {
@@ -33,11 +33,11 @@ func Consumer(l Ledger, expected func(pipeline string) []string) func(*message.M
 		case *messages.StepFailed:
 			ev = s.StepEvent
 		}
-		var exp []string
+		var pl Plan
 		if ev.Pipeline != "" {
-			exp = expected(ev.Pipeline)
+			pl = plan(ev.Pipeline)
 		}
-		if err := l.Record(msg.Context(), status, ev, exp); err != nil {
+		if err := l.Record(msg.Context(), status, ev, pl); err != nil {
 			return fmt.Errorf("ledger: record %s of %s: %w", status, ev.RunID, err) // redelivered
 		}
 		return nil

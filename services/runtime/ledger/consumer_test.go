@@ -19,7 +19,7 @@ func TestConsumerRecordsStepEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	handle := ledger.Consumer(store, func(p string) []string { return []string{"ingest", "transform"} })
+	handle := ledger.Consumer(store, func(p string) ledger.Plan { return ledger.Plan{Steps: []string{"ingest", "transform"}} })
 	const run = "20261121-151600-3fa9c2"
 	send := func(d messages.Detail) {
 		t.Helper()

@@ -12,7 +12,7 @@ import (
 	_ "modernc.org/sqlite" // registers the sqlite driver
 )
 
-// Store implements catalog.Catalog and ledger.Ledger.
+// Store implements catalog.Catalog and ledger.Store.
 type Store struct {
 	db *sql.DB
 }
@@ -83,7 +83,7 @@ func createSchema(db *sql.DB) error {
 	for attempt := 0; attempt < 50; attempt++ {
 		var tx *sql.Tx
 		if tx, err = db.Begin(); err == nil {
-			if _, err = tx.Exec(schema + pullsSchema + handledSchema + deadLettersSchema); err == nil {
+			if _, err = tx.Exec(schema + pullsSchema + handledSchema + deadLettersSchema + deadlinesSchema); err == nil {
 				err = tx.Commit()
 			} else {
 				tx.Rollback()

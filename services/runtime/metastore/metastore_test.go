@@ -74,7 +74,7 @@ func TestLedgerIsOrderInsensitiveAndIdempotent(t *testing.T) {
 		status string
 		ev     messages.StepEvent
 	}{{ledger.Succeeded, done}, {ledger.Started, ing}, {ledger.Succeeded, done}, {ledger.Started, ing}} {
-		if err := s.Record(ctx, e.status, e.ev, expected); err != nil {
+		if err := s.Record(ctx, e.status, e.ev, ledger.Plan{Steps: expected}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func TestLedgerIsOrderInsensitiveAndIdempotent(t *testing.T) {
 		status string
 		ev     messages.StepEvent
 	}{{ledger.Started, tr2}, {ledger.Succeeded, tr2}, {ledger.Failed, tr1}} {
-		if err := s.Record(ctx, e.status, e.ev, nil); err != nil {
+		if err := s.Record(ctx, e.status, e.ev, ledger.Plan{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,9 +131,9 @@ func TestLedgerSuccessIsFinal(t *testing.T) {
 		for _, o := range order {
 			var err error
 			if o == "ok" {
-				err = s.Record(ctx, ledger.Succeeded, first, []string{"ingest"})
+				err = s.Record(ctx, ledger.Succeeded, first, ledger.Plan{Steps: []string{"ingest"}})
 			} else {
-				err = s.Record(ctx, ledger.Started, dup, nil)
+				err = s.Record(ctx, ledger.Started, dup, ledger.Plan{})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +141,7 @@ func TestLedgerSuccessIsFinal(t *testing.T) {
 		}
 		late := step("ingest", t0.Add(2*time.Second), 2)
 		late.Error = &messages.StepError{Message: "lake: copy landing/churn/a.csv: object not found"}
-		if err := s.Record(ctx, ledger.Failed, late, nil); err != nil {
+		if err := s.Record(ctx, ledger.Failed, late, ledger.Plan{}); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.Run(ctx, run)
@@ -156,7 +156,7 @@ func TestLedgerFailedRun(t *testing.T) {
 	ev := step("ingest", time.Now(), 1)
 	ev.Pipeline = "" // an object no pipeline claims
 	ev.Error = &messages.StepError{Message: "no pipeline watches landing/x/y.csv", Permanent: true}
-	if err := s.Record(ctx, ledger.Failed, ev, nil); err != nil {
+	if err := s.Record(ctx, ledger.Failed, ev, ledger.Plan{}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.Run(ctx, run)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -250,6 +251,12 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 			v.add("retries."+name, "is not a step of this pipeline (steps: %s)", strings.Join(sortedKeys(steps), ", "))
 		case n < 0 || n > MaxRetries:
 			v.add("retries."+name, "must be between 0 and %d (got %d)", MaxRetries, n)
+		}
+	}
+
+	if p.Deadline != "" {
+		if d, err := time.ParseDuration(p.Deadline); err != nil || d <= 0 {
+			v.add("deadline", "must be a positive duration such as 30m, 2h or 1h30m (got %q)", p.Deadline)
 		}
 	}
 

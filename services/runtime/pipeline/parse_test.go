@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/fusiondata/fusion/messages"
 )
@@ -77,6 +78,9 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		"empty":                            {"  \n", []string{"p.yaml: the file is empty"}},
 		"wrong type":                       {"name: x\nsource: [1, 2]\n", []string{"p.yaml:2:", "cannot unmarshal"}},
 		"inference split without training": {minimal + "inference: {model: m, version: '1', input: test, keys: [id]}\n", []string{"inference.input: \"test\" is a training split"}},
+		"deadline without a unit":          {minimal + "deadline: 30\n", []string{"p.yaml:5: deadline: must be a positive duration such as 30m, 2h or 1h30m (got \"30\")"}},
+		"deadline not a duration":          {minimal + "deadline: half an hour\n", []string{"p.yaml:5: deadline: must be a positive duration", `(got "half an hour")`}},
+		"deadline negative":                {minimal + "deadline: -5m\n", []string{"p.yaml:5: deadline: must be a positive duration"}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -94,6 +98,20 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 				t.Errorf("not a located *Error: %#v", err)
 			}
 		})
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	p, err := Parse("orders.yaml", []byte(minimal+"deadline: 1h30m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DeadlineDuration() != 90*time.Minute {
+		t.Errorf("deadline %v", p.DeadlineDuration())
+	}
+	p, _ = Parse("orders.yaml", []byte(minimal))
+	if p.DeadlineDuration() != 0 {
+		t.Errorf("no deadline: %v", p.DeadlineDuration())
 	}
 }
 

@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"strings"
+	"time"
 
 	"github.com/fusiondata/fusion/messages"
 )
@@ -22,6 +23,11 @@ type Pipeline struct {
 	// retried (0-10): step names as in Steps (ingest, transform, traindata,
 	// inference, load.curated, load.predictions), or load for every load.
 	Retries map[string]int `yaml:"retries"`
+	// Deadline, when set, is how long a run may stay open, counted from its
+	// first step's start, before the run ledger flags it late and announces
+	// it once on the failures topic (fusion.run.late.v1): a Go duration,
+	// such as 30m or 1h30m. See DeadlineDuration.
+	Deadline string `yaml:"deadline"`
 
 	// File is where the definition was read from; errors name it.
 	File string `yaml:"-"`
@@ -117,6 +123,15 @@ const (
 	DatasetCurated     = "curated"
 	DatasetPredictions = "predictions"
 )
+
+// DeadlineDuration is the pipeline's deadline; 0 when it has none.
+func (p *Pipeline) DeadlineDuration() time.Duration {
+	d, err := time.ParseDuration(p.Deadline)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
+}
 
 // DatasetName is the catalog name of one of the pipeline's datasets.
 func (p *Pipeline) DatasetName(dataset string) string { return p.Name + "." + dataset }

@@ -26,10 +26,13 @@ Runs fusion's %s worker: it consumes the %s queue until stopped with SIGINT or
 SIGTERM, finishing the events it is handling first. Logs are JSON on stderr.
 
 Environment: FUSION_HOME, FUSION_PIPELINES, FUSION_TRANSPORT, FUSION_CONCURRENCY,
-FUSION_RETRIES, FUSION_ENGINE_THREADS, FUSION_ENGINE_MEMORY, FUSION_LOG_LEVEL.
+FUSION_RETRIES, FUSION_ENGINE_THREADS, FUSION_ENGINE_MEMORY, FUSION_LOG_LEVEL,
+FUSION_METRICS_ADDR (host:port: serve Prometheus metrics at /metrics),
+OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL (grpc or
+http/protobuf: export traces), OTEL_SERVICE_NAME (default fusion-%s).
 To run every worker in one process on a laptop, use "fusion run".
 
-`, name, name, name)
+`, name, name, name, name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

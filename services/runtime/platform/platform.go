@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
 	"github.com/fusiondata/fusion/services/runtime/config"
@@ -33,6 +33,7 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/transport/ebus"
 	"github.com/fusiondata/fusion/services/runtime/transport/inproc"
 	"github.com/fusiondata/fusion/services/runtime/transport/sqsq"
+	"github.com/fusiondata/fusion/services/runtime/warehouse"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
 
@@ -44,13 +45,19 @@ type Platform struct {
 	Config    config.Config
 	Deps      worker.Deps
 	Transport worker.Transport
-	Ledger    ledger.Ledger
+	Ledger    ledger.Store // the home's metastore; DynamoDB on the aws tier (ledger.go)
 	meta      *metastore.Store
 	Pipelines *pipeline.Registry
 	Lake      lake.Lake
 	Log       *slog.Logger
-	// Tracer traces every handler invocation; nil means the global provider.
-	Tracer trace.TracerProvider
+	// Tracing makes every worker's spans, one TracerProvider per worker
+	// (tracing.go). Tests may register span processors on it, or replace
+	// it, before Run.
+	Tracing *telemetry.Tracing
+	// Meter receives the workers' metrics; nil means the global provider.
+	// Open sets a Prometheus exporter when Config.MetricsAddr is set.
+	Meter   metric.MeterProvider
+	metrics metricsEndpoint // metrics.go
 
 	broker *inproc.Broker  // embedded tier
 	local  *fslake.Lake    // embedded tier: the lake directory, watched for landed files
@@ -90,7 +97,7 @@ func Open(cfg config.Config, log *slog.Logger) (*Platform, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Platform{Config: cfg, Log: log, Tracer: telemetry.NewTracerProvider()}
+	p := &Platform{Config: cfg, Log: log}
 	if err := p.open(); err != nil {
 		p.Close()
 		return nil, err
@@ -104,6 +111,12 @@ func (p *Platform) open() error {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("home %s: %w", home, err)
 		}
+	}
+	if err := p.openTracing(); err != nil {
+		return err
+	}
+	if err := p.openMetrics(); err != nil {
+		return err
 	}
 	var err error
 	switch p.Config.Transport {
@@ -140,12 +153,16 @@ func (p *Platform) open() error {
 		return err
 	}
 	p.closer = append(p.closer, wh.Close)
-	p.Ledger, p.meta = store, store
+	p.meta = store
+	if p.Ledger, err = p.openLedger(store); err != nil {
+		return err
+	}
 	if p.broker != nil {
 		// Embedded dead letters live in the home, beyond the process.
 		p.Transport.DeadLetters = store.DeadLetters()
 	}
-	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: wh, Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
+	p.Transport.Stats = p.queueStats()
+	p.Deps = worker.Deps{Lake: p.Lake, Warehouse: warehouse.Traced(wh), Catalog: store, Pipelines: p.Pipelines, Engine: eng, Logger: p.Log, Now: time.Now,
 		Connections: connections(p.Config), Dedup: store}
 	if p.dedup != nil {
 		// Every task of the aws tier has its own home: the marks they

@@ -39,8 +39,9 @@ type Topic struct {
 // LedgerQueue receives every step event for the run ledger.
 const LedgerQueue = "ledger"
 
-// FailuresTopic is where failed steps are announced; FailuresQueue is its
-// standing subscriber (more can be added, email for instance, on AWS).
+// FailuresTopic is where failed steps and late runs are announced;
+// FailuresQueue is its standing subscriber (more can be added, email for
+// instance, on AWS).
 const (
 	FailuresTopic = "failures"
 	FailuresQueue = "failures"
@@ -56,7 +57,8 @@ var ruleNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
 
 // BaseRules are the rules every deployment has, whatever its pipelines:
 // landed objects go to ingest (which finds their pipeline, or quarantines
-// them when none claims them) and step events go to the ledger.
+// them when none claims them), step events go to the ledger, and failed
+// steps and late runs are announced on the failures topic.
 func BaseRules() []Rule {
 	return []Rule{
 		{
@@ -77,6 +79,13 @@ func BaseRules() []Rule {
 			Target:      FailuresTopic,
 			Kind:        KindTopic,
 			Pattern:     json.RawMessage(`{"source":["fusion.runtime"],"detail-type":["fusion.step.failed.v1"]}`),
+		},
+		{
+			Name:        "fusion-notify-late-runs",
+			Description: "A run past its pipeline's deadline is announced on the failures topic",
+			Target:      FailuresTopic,
+			Kind:        KindTopic,
+			Pattern:     json.RawMessage(`{"source":["fusion.ledger"],"detail-type":["fusion.run.late.v1"]}`),
 		},
 	}
 }

@@ -55,6 +55,7 @@ func TestChurnRouting(t *testing.T) {
 		messages.TypeStepStarted:        "ledger",
 		messages.TypeStepSucceeded:      "ledger",
 		messages.TypeStepFailed:         "failures,ledger",
+		messages.TypeRunLate:            "failures",
 	}
 	for detailType, target := range want {
 		body, err := os.ReadFile(filepath.Join("../../../messages/testdata", detailType+".json"))
@@ -68,10 +69,12 @@ func TestChurnRouting(t *testing.T) {
 		if got := targets(t, table, env); got != target {
 			t.Errorf("%s goes to %q, want %q", detailType, got, target)
 		}
-		// Another pipeline's events are not routed by churn's rules.
+		// Another pipeline's events are not routed by churn's rules (step
+		// events and late runs go to the ledger and the failures topic
+		// whatever their pipeline).
 		other := env
 		other.Detail = []byte(strings.NewReplacer(`"pipeline":"churn"`, `"pipeline":"orders"`, `"pipeline": "churn"`, `"pipeline": "orders"`).Replace(string(env.Detail)))
-		if got := targets(t, table, other); !strings.HasPrefix(detailType, "fusion.step.") && got != "" {
+		if got := targets(t, table, other); !strings.HasPrefix(detailType, "fusion.step.") && detailType != messages.TypeRunLate && got != "" {
 			t.Errorf("orders' %s goes to %q", detailType, got)
 		}
 	}

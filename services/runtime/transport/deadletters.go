@@ -39,10 +39,12 @@ type DeadLetterQueues interface {
 }
 
 // Redriven is the message a dead letter becomes when it is redriven: its
-// id, payload and event metadata.
+// id, payload and event metadata, with the trace context of the attempt
+// that gave up (traceparent, tracestate), which the redriven step's span
+// links.
 func (d DeadLetter) Redriven() (id string, payload []byte, metadata map[string]string) {
 	md := map[string]string{}
-	for _, k := range []string{MetaEventID, MetaDetailType, MetaRunID} {
+	for _, k := range []string{MetaEventID, MetaDetailType, MetaRunID, MetaTraceparent, MetaTracestate} {
 		if v := d.Metadata[k]; v != "" {
 			md[k] = v
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/routing"
+	"github.com/fusiondata/fusion/services/runtime/telemetry"
 )
 
 // RoutedBus is a Bus that evaluates the routing rules itself and publishes
@@ -56,6 +57,9 @@ func (b *RoutedBus) Publish(ctx context.Context, events ...messages.Envelope) er
 					return err
 				}
 				msg.SetContext(ctx)
+				// The trace context rides in the metadata too, for
+				// consumers of events whose detail carries none.
+				telemetry.Propagator.Inject(ctx, telemetry.MetadataCarrier(msg.Metadata))
 				if err := b.queues.Publish(q, msg); err != nil {
 					return fmt.Errorf("bus: deliver %s to %s: %w", env.DetailType, q, err)
 				}

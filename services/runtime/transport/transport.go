@@ -31,6 +31,9 @@ const (
 	MetaDetailType = "detail_type"
 	MetaRunID      = "run_id"
 	MetaRule       = "rule"
+	// The W3C trace context of the publisher (see telemetry.MetadataCarrier).
+	MetaTraceparent = "traceparent"
+	MetaTracestate  = "tracestate"
 )
 
 // ToMessage wraps an envelope for a queue: the body is the envelope JSON,

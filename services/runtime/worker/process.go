@@ -13,12 +13,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
-	"github.com/fusiondata/fusion/services/runtime/telemetry"
 	"github.com/fusiondata/fusion/services/runtime/transport"
 )
 
@@ -28,11 +26,13 @@ import (
 func (r *Runtime) process(w *Worker, msg *message.Message) error {
 	ctx := msg.Context()
 	if len(msg.Payload) > messages.MaxEventBytes {
+		r.meters.consumed(ctx, w.Name, w.Name, nil)
 		return r.deadLetter(ctx, w.Name, msg, fmt.Errorf("%w: the message is %d bytes; an event may be at most %d (larger details travel as claim checks)",
 			messages.ErrTooLarge, len(msg.Payload), messages.MaxEventBytes), nil)
 	}
 	// One message may carry several events (an S3 notification's records).
 	envs, err := messages.ParseBody(msg.Payload)
+	r.meters.consumed(ctx, w.Name, w.Name, envs)
 	if err != nil {
 		return r.deadLetter(ctx, w.Name, msg, err, nil)
 	}
@@ -168,7 +168,7 @@ func (r *Runtime) findStep(in *Input, w *Worker) (bool, error) {
 // runStep runs a step with retries, publishes its results and marks the
 // event handled under key (see dedupKey).
 func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *message.Message, in *Input, key string) error {
-	ctx, span := r.startSpan(ctx, w, in)
+	ctx, span := r.startSpan(ctx, w, in, msg)
 	defer span.End()
 	log := r.log.With("worker", w.Name, "step", in.Step.Name, "run_id", in.Run.RunID, "pipeline", in.Run.Pipeline, "event_id", in.Event.ID)
 
@@ -185,18 +185,22 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 		if perr := r.publishStep(ctx, messages.TypeStepStarted, w, in, started, Output{}, nil); perr != nil {
 			log.Warn("step started event not published", "error", perr)
 		}
+		began := time.Now()
 		out, err = call(ctx, h, in)
 		if err == nil {
+			r.meters.handled(ctx, w.Name, in, began, OutcomeSuccess)
 			break
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: the message returns to its queue
 		}
 		if IsPermanent(err) || attempt > retries {
+			r.meters.handled(ctx, w.Name, in, began, OutcomeFailure)
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
 			return r.fail(ctx, w, msg, in, started, err)
 		}
+		r.meters.handled(ctx, w.Name, in, began, OutcomeRetry)
 		wait := r.cfg.Retry.Backoff(attempt)
 		log.Warn("step failed, retrying", "attempt", attempt, "error", err, "backoff", wait)
 		select {
@@ -206,9 +210,13 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 		}
 	}
 
+	// The events carry the publish span's context: their consumers are
+	// its children.
+	pctx, pspan := r.startPublish(ctx, w, in, len(out.Events)+1)
+	defer pspan.End()
 	events := make([]messages.Envelope, 0, len(out.Events))
 	for _, d := range out.Events {
-		injectTrace(ctx, d)
+		injectTrace(pctx, d)
 		env, err := messages.New(d, r.deps.Now())
 		if err != nil {
 			return err
@@ -216,13 +224,18 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 		events = append(events, env)
 	}
 	// The results and the step's success go out in one batch.
-	done, err := r.stepEvent(ctx, messages.TypeStepSucceeded, w, in, started, out, nil)
+	done, err := r.stepEvent(pctx, messages.TypeStepSucceeded, w, in, started, out, nil)
 	if err != nil {
 		return err
 	}
-	if err := r.tr.Bus.Publish(ctx, append(events, done)...); err != nil {
+	events = append(events, done)
+	err = r.tr.Bus.Publish(pctx, events...)
+	endPublish(pspan, err)
+	r.meters.published(ctx, w.Name, in, events, err)
+	if err != nil {
 		return fmt.Errorf("publish results of %s: %w", in.Step.Name, err)
 	}
+	r.meters.succeeded(ctx, w.Name, in, out)
 	if r.deps.Dedup != nil && key != "" {
 		if err := r.deps.Dedup.MarkHandled(ctx, w.Name, key, in.Run.RunID); err != nil {
 			log.Warn("handled event not recorded; a redelivery will run the step again", "error", err)
@@ -293,12 +306,14 @@ func (r *Runtime) deadLetter(ctx context.Context, queue string, msg *message.Mes
 		dl.Metadata.Set("run_id", in.Run.RunID)
 		dl.Metadata.Set("step", in.Step.Name)
 		dl.Metadata.Set("attempts", fmt.Sprint(in.Attempt))
-		if tc, ok := in.Detail.(messages.Traced); ok {
-			dl.Metadata.Set("traceparent", tc.Trace().Traceparent)
-		}
 	}
+	traceDeadLetter(ctx, msg, dl)
 	r.log.Warn("event dead-lettered", "queue", queue, "event", msg.UUID, "error", reason.Error())
-	return r.tr.DeadLetters.Publish(DeadLetterQueue(queue), dl)
+	if err := r.tr.DeadLetters.Publish(DeadLetterQueue(queue), dl); err != nil {
+		return err
+	}
+	r.meters.deadLettered(ctx, queue, in)
+	return nil
 }
 
 func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker, in *Input, started time.Time, out Output, se *messages.StepError) error {
@@ -306,7 +321,9 @@ func (r *Runtime) publishStep(ctx context.Context, detailType string, w *Worker,
 	if err != nil {
 		return err
 	}
-	return r.tr.Bus.Publish(ctx, env)
+	err = r.tr.Bus.Publish(ctx, env)
+	r.meters.published(ctx, w.Name, in, []messages.Envelope{env}, err)
+	return err
 }
 
 // stepEvent builds a step event for the ledger.
@@ -389,26 +406,4 @@ func stepInput(in *Input) string {
 		return d.Dataset.Name
 	}
 	return ""
-}
-
-func (r *Runtime) startSpan(ctx context.Context, w *Worker, in *Input) (context.Context, trace.Span) {
-	if tc, ok := in.Detail.(messages.Traced); ok {
-		ctx = telemetry.Propagator.Extract(ctx, telemetry.DetailCarrier{TC: tc.Trace()})
-	}
-	return r.tracer.Start(ctx, w.Name+" "+in.Step.Name,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			attribute.String("fusion.run_id", in.Run.RunID),
-			attribute.String("fusion.pipeline", in.Run.Pipeline),
-			attribute.String("fusion.step", in.Step.Name),
-			attribute.String("messaging.message.id", in.Event.ID),
-			attribute.String("cloudevents.event_type", in.Event.DetailType),
-		))
-}
-
-// injectTrace puts the current span's context into an outgoing detail.
-func injectTrace(ctx context.Context, d messages.Detail) {
-	if tc, ok := d.(messages.Traced); ok {
-		telemetry.Propagator.Inject(ctx, telemetry.DetailCarrier{TC: tc.Trace()})
-	}
 }

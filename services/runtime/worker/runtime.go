@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fusiondata/fusion/services/runtime/transport"
@@ -25,6 +26,14 @@ type Config struct {
 	Retry RetryPolicy
 	// CloseTimeout bounds how long shutdown waits for running handlers.
 	CloseTimeout time.Duration
+	// Meter receives the runtime's metrics (metrics.go); nil means the
+	// global provider.
+	Meter metric.MeterProvider
+	// Tracers, when set, gives each worker the TracerProvider its spans
+	// come from — its own service.name when one process hosts several
+	// workers (tracing.go). Workers it returns nil for, and every worker
+	// when it is unset, use New's provider.
+	Tracers func(worker string) trace.TracerProvider
 }
 
 func (c *Config) setDefaults() {
@@ -56,6 +65,9 @@ type Transport struct {
 	// DeadLetters receives messages that failed for good, on topic
 	// DeadLetterQueue(queue), with the reason in their metadata.
 	DeadLetters message.Publisher
+	// Stats, when set, reports the depth of the queues the runtime
+	// consumes, for the queue gauges (optional).
+	Stats transport.QueueStats
 }
 
 // DeadLetterQueue names a queue's dead-letter queue.
@@ -77,6 +89,7 @@ type Runtime struct {
 	tracer trace.Tracer
 	log    *slog.Logger
 	busy   inFlight
+	meters *metrics
 }
 
 // New builds a runtime. A nil TracerProvider means the global one.
@@ -94,7 +107,11 @@ func New(cfg Config, deps Deps, tr Transport, tp trace.TracerProvider) (*Runtime
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	return &Runtime{cfg: cfg, deps: deps, tr: tr, tracer: tp.Tracer("github.com/fusiondata/fusion/worker"), log: deps.Logger}, nil
+	m, err := newMetrics(cfg.Meter)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return &Runtime{cfg: cfg, deps: deps, tr: tr, tracer: tp.Tracer("github.com/fusiondata/fusion/worker"), log: deps.Logger, meters: m}, nil
 }
 
 // Run consumes the workers' queues and the extra consumers' queues until
@@ -113,8 +130,20 @@ func (r *Runtime) Run(ctx context.Context, workers []*Worker, consumers ...Consu
 			})
 		}
 	}
+	var queues []string
+	for _, w := range workers {
+		queues = append(queues, w.Name)
+	}
 	for _, c := range consumers {
-		router.AddConsumerHandler(c.Name, c.Queue, r.tr.Subscriber, c.Handle)
+		router.AddConsumerHandler(c.Name, c.Queue, r.tr.Subscriber, r.meters.counting(c))
+		queues = append(queues, c.Queue)
+	}
+	if r.tr.Stats != nil {
+		stop, err := r.meters.observeQueues(r.tr.Stats, queues, r.log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return router.Run(ctx)
 }

@@ -167,14 +167,20 @@ func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
 		t.Errorf("%d calls", calls.Load())
 	}
 	// The span ends as the handler invocation returns, just after the
-	// succeeded event is out.
+	// succeeded event is out; the results went out under its child, the
+	// publish span, whose context they carry.
 	deadline := time.Now().Add(2 * time.Second)
-	for len(h.spans.Ended()) == 0 && time.Now().Before(deadline) {
+	for len(h.spans.Ended()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	spans := h.spans.Ended()
-	if len(spans) != 1 || spans[0].Name() != "transform transform" || spans[0].Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
-		t.Errorf("spans %v", spans)
+	if len(spans) != 2 || spans[1].Name() != "transform transform" || spans[1].Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
+		spans[1].Parent().SpanID().String() != "00f067aa0ba902b7" {
+		t.Fatalf("spans %v", spans)
+	}
+	if pub := spans[0]; pub.Name() != "transform publish" || pub.Parent().SpanID() != spans[1].SpanContext().SpanID() ||
+		tc[36:52] != pub.SpanContext().SpanID().String() {
+		t.Errorf("publish span %s (parent %s), the event's traceparent %s", pub.Name(), pub.Parent().SpanID(), tc)
 	}
 }
 

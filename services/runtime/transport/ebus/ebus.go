@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/routing"
+	"github.com/fusiondata/fusion/services/runtime/telemetry"
 	"github.com/fusiondata/fusion/services/runtime/transport"
 )
 
@@ -181,11 +183,29 @@ func (b *Bus) publishTopics(ctx context.Context, env messages.Envelope) error {
 			return err
 		}
 		body, _ := env.Marshal()
-		if _, err := b.sns.Publish(ctx, &sns.PublishInput{TopicArn: &arn, Message: aws.String(string(body))}); err != nil {
+		if _, err := b.sns.Publish(ctx, &sns.PublishInput{TopicArn: &arn, Message: aws.String(string(body)), MessageAttributes: traceAttributes(ctx)}); err != nil {
 			return fmt.Errorf("bus: publish to topic %s: %w", r.Target, err)
 		}
 	}
 	return nil
+}
+
+// traceAttributes are the SNS message attributes carrying the publisher's
+// trace context; raw delivery hands them to the subscribed SQS queues as
+// message attributes, which become the consumed message's metadata.
+// EventBridge has no such place: its events carry the context in the
+// detail only.
+func traceAttributes(ctx context.Context) map[string]snstypes.MessageAttributeValue {
+	md := telemetry.MetadataCarrier{}
+	telemetry.Propagator.Inject(ctx, md)
+	if len(md) == 0 {
+		return nil
+	}
+	attrs := make(map[string]snstypes.MessageAttributeValue, len(md))
+	for k, v := range md {
+		attrs[k] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return attrs
 }
 
 func (b *Bus) topicARN(ctx context.Context, topic string) (string, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
@@ -195,5 +196,23 @@ func TestFailuresFanOutThroughSNS(t *testing.T) {
 	env, err := messages.Parse(got[0].Payload) // raw delivery: the envelope itself
 	if err != nil || env.DetailType != messages.TypeStepFailed {
 		t.Fatalf("%.300s %v", got[0].Payload, err)
+	}
+}
+
+// The failures topic's messages carry the publisher's trace context as SNS
+// message attributes, which raw delivery hands to the subscribed queue.
+func TestTopicMessagesCarryTheTraceContext(t *testing.T) {
+	f := newFixture(t)
+	failed, _ := messages.New(&messages.StepFailed{StepEvent: messages.StepEvent{RunRef: messages.RunRef{RunID: "20261121-151600-aaaaab", Pipeline: "churn"},
+		Step: "ingest", Worker: "ingest", Attempt: 1, StartedAt: time.Now(), Error: &messages.StepError{Message: "bad row", Permanent: true}}}, time.Now())
+	ctx, span := sdktrace.NewTracerProvider().Tracer("t").Start(context.Background(), "ingest ingest")
+	defer span.End()
+	if err := f.bus.Publish(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	got := mustReceive(t, f, routing.FailuresQueue, 1)
+	want := "00-" + span.SpanContext().TraceID().String() + "-" + span.SpanContext().SpanID().String() + "-01"
+	if tp := got[0].Metadata.Get("traceparent"); tp != want {
+		t.Errorf("traceparent %q, want %q (metadata %v)", tp, want, got[0].Metadata)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,6 +148,10 @@ func toEntry(i int, m *message.Message) (types.SendMessageBatchRequestEntry, int
 		}
 	}
 	sort.Strings(keys)
+	if i := slices.Index(keys, "tracestate"); i >= 0 && len(keys)+1 > maxAttributes {
+		// Vendor trace state is what gives way first; traceparent stays.
+		keys = slices.Delete(keys, i, i+1)
+	}
 	if len(keys)+1 > maxAttributes {
 		return types.SendMessageBatchRequestEntry{}, 0, fmt.Errorf("sqs: message %s has %d metadata entries; SQS carries %d attributes", m.UUID, len(keys), maxAttributes-1)
 	}

@@ -110,6 +110,7 @@ func TestDeadLettersListAndRedrive(t *testing.T) {
 		m.Metadata.Set("event_id", fmt.Sprintf("e%d", i))
 		m.Metadata.Set("dead_letter_reason", "boom")
 		m.Metadata.Set("attempts", "4")
+		m.Metadata.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 		if err := pub.Publish("transform-dlq", m); err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +147,7 @@ func TestDeadLettersListAndRedrive(t *testing.T) {
 	}
 	for _, m := range out.Messages {
 		if _, ok := m.MessageAttributes["dead_letter_reason"]; ok || aws.ToString(m.MessageAttributes["run_id"].StringValue) != "run-a" ||
+			aws.ToString(m.MessageAttributes["traceparent"].StringValue) != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" ||
 			!strings.HasPrefix(aws.ToString(m.Body), `{"n":`) || m.MessageAttributes[uuidAttribute].StringValue == nil {
 			t.Errorf("redriven message %+v", m)
 		}

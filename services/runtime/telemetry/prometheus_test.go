@@ -1,0 +1,66 @@
+package telemetry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// TestPrometheusServesMetrics records on two providers in one process and
+// scrapes one over HTTP: OpenTelemetry names in Prometheus's form, its own
+// values only, and the Go runtime's metrics beside them.
+func TestPrometheusServesMetrics(t *testing.T) {
+	var proms [2]*Prometheus
+	for i := range proms {
+		p, err := NewPrometheus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Shutdown()
+		proms[i] = p
+		c, err := p.Provider.Meter("test").Int64Counter("messaging.client.consumed.messages", metric.WithUnit("{message}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Add(context.Background(), int64(7+i), metric.WithAttributes(attribute.String("worker", "ingest")))
+	}
+	addr, stop, err := ServeMetrics("127.0.0.1:0", proms[0].Handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr.String() + MetricsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{`messaging_client_consumed_messages_total{`, `worker="ingest"} 7`, "go_goroutines "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, `worker="ingest"} 8`) {
+		t.Error("one provider's values showed on the other's endpoint")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + addr.String() + MetricsPath); err == nil {
+		t.Error("still served after stop")
+	}
+	// An address that is taken fails at once.
+	taken, stop2, err := ServeMetrics("127.0.0.1:0", proms[1].Handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop2()
+	if _, _, err := ServeMetrics(taken.String(), proms[0].Handler); err == nil || !strings.Contains(err.Error(), taken.String()) {
+		t.Errorf("serving on a taken address: %v", err)
+	}
+}
