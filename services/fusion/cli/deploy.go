@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fusiondata/fusion/deploy"
 	"github.com/fusiondata/fusion/deploy/stack"
 	"github.com/fusiondata/fusion/services/runtime/awsenv"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
@@ -27,13 +26,7 @@ func (a *app) deployCmd() *cobra.Command {
 // pipelinesForDeploy reads the pipeline directory (the sample pipelines
 // when there is none yet); every file must be valid.
 func (a *app) pipelinesForDeploy() ([]*pipeline.Pipeline, error) {
-	dir := a.cfg.PipelinesDir()
-	fsys := os.DirFS(dir)
-	if _, err := os.Stat(dir); err != nil {
-		fmt.Fprintf(a.errOut, "fusion: no pipelines at %s; using the sample pipelines\n", dir)
-		fsys, dir = deploy.Pipelines(), "deploy/pipelines"
-	}
-	reg, err := pipeline.NewRegistry(fsys, dir)
+	reg, err := a.readPipelines()
 	if err != nil {
 		return nil, err
 	}

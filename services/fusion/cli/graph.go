@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fusiondata/fusion/deploy"
 	"github.com/fusiondata/fusion/services/runtime/ledger"
 	"github.com/fusiondata/fusion/services/runtime/metastore"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
@@ -101,13 +99,7 @@ are pending. The run's pipeline is read from the pipelines directory.
 // left out. Without a directory (a home not yet run) it serves the sample
 // pipelines a new home gets.
 func (a *app) pipelineRegistry() (*pipeline.Registry, error) {
-	dir := a.cfg.PipelinesDir()
-	fsys := os.DirFS(dir)
-	if _, err := os.Stat(dir); err != nil {
-		fmt.Fprintf(a.errOut, "fusion: no pipelines at %s; using the sample pipelines\n", dir)
-		fsys, dir = deploy.Pipelines(), "deploy/pipelines"
-	}
-	reg, err := pipeline.NewRegistry(fsys, dir)
+	reg, err := a.readPipelines()
 	if err != nil {
 		return nil, err
 	}
