@@ -196,17 +196,7 @@ type crashProcess struct {
 // killed when the test ends, and its log shown if the test failed.
 func startCrashChild(t *testing.T, env []string, log string) *crashProcess {
 	t.Helper()
-	f, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startChild(t, env, log)
 	p := &crashProcess{cmd: cmd, log: log, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {

@@ -261,24 +261,35 @@ func TestAWSRedriveContinuesTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var letters []transport.DeadLetter
-	for len(letters) == 0 && ctx.Err() == nil {
-		all, err := p.DeadLetters().List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		letters = matching(all, r.ID)
-	}
+	letters := waitDeadLetters(t, p, r.ID)
 	if len(letters) != 1 || letters[0].Queue != "transform" || !strings.Contains(letters[0].Reason(), "transform.sql") {
 		t.Fatalf("dead letters of %s: %d (%v)", r.ID, len(letters), letters)
 	}
-	if err := p.DeadLetters().Redrive(ctx, letters); err != nil {
+	if err := p.DeadLetters().Redrive(context.Background(), letters); err != nil {
 		t.Fatal(err)
 	}
 	waitSucceeded(t, p, r.ID)
 	if got := query(t, p.Config.Home, "SELECT count(*) FROM churn_customers"); got[0][0] == "0" {
 		t.Errorf("nothing loaded: %v", got)
+	}
+}
+
+// waitDeadLetters waits until a run has dead letters and returns them.
+func waitDeadLetters(t *testing.T, p *platform.Platform, runID string) []transport.DeadLetter {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for {
+		all, err := p.DeadLetters().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if letters := matching(all, runID); len(letters) > 0 {
+			return letters
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no dead letters of %s", runID)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

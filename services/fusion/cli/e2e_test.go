@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -181,6 +182,25 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(csvOut, "plan,n\nbasic,") || strings.Count(csvOut, "\n") != 4 {
 		t.Errorf("query:\n%s", csvOut)
 	}
+}
+
+// startChild re-runs the current test in a new process with env, its
+// output in log: a test serves as its own child (running `fusion run`) and
+// can kill it at will.
+func startChild(t *testing.T, env []string, log string) *exec.Cmd {
+	t.Helper()
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
 }
 
 func readLog(home string) string {

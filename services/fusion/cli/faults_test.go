@@ -215,17 +215,7 @@ type fusionRun struct {
 
 func startFusionRun(t *testing.T, home, log string) *fusionRun {
 	t.Helper()
-	f, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), faultChildHome+"="+home, "FUSION_LANDING_POLL=20ms", "FUSION_RETRIES=3")
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startChild(t, append(os.Environ(), faultChildHome+"="+home, "FUSION_LANDING_POLL=20ms", "FUSION_RETRIES=3"), log)
 	r := &fusionRun{cmd: cmd}
 	t.Cleanup(func() { r.stop(syscall.SIGKILL) })
 	return r

@@ -23,7 +23,6 @@ import (
 	"github.com/fusiondata/fusion/services/runtime/config"
 	"github.com/fusiondata/fusion/services/runtime/ledger"
 	"github.com/fusiondata/fusion/services/runtime/platform"
-	"github.com/fusiondata/fusion/services/runtime/transport"
 )
 
 // onAWSTraced is onAWS with every span recorded from the start.
@@ -57,11 +56,7 @@ func TestTracesOneTracePerRunOnAWS(t *testing.T) {
 	if run.Status != ledger.Succeeded {
 		t.Fatalf("run %+v", run)
 	}
-	want := map[string]int{}
-	for name := range churnFlow {
-		want[name] = 1
-	}
-	s := waitForSpans(t, rec, want)
+	s := waitForSpans(t, rec, churnFlowOnce())
 	assertOneTrace(t, s, run)
 
 	// Each step's calls to AWS are client spans under it, from its service.
@@ -110,24 +105,15 @@ func TestTracesRedrivenRunContinuesItsTraceOnAWS(t *testing.T) {
 		t.Fatalf("run %+v", run)
 	}
 	fix()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var letters []transport.DeadLetter
-	for len(letters) == 0 && ctx.Err() == nil {
-		all, err := p.DeadLetters().List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		letters = matching(all, run.ID)
-	}
+	letters := waitDeadLetters(t, p, run.ID)
 	if len(letters) != 1 || letters[0].Metadata["traceparent"] == "" {
 		t.Fatalf("dead letters of %s: %+v", run.ID, letters)
 	}
-	if err := p.DeadLetters().Redrive(ctx, letters); err != nil {
+	if err := p.DeadLetters().Redrive(context.Background(), letters); err != nil {
 		t.Fatal(err)
 	}
 	waitSucceeded(t, p, run.ID)
-	run, err := p.Ledger.Run(ctx, run.ID)
+	run, err := p.Ledger.Run(context.Background(), run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,15 @@ var churnFlow = map[string]string{
 	"loader load.predictions": "inference inference",
 }
 
+// churnFlowOnce expects each span of the churn flow once.
+func churnFlowOnce() map[string]int {
+	want := map[string]int{}
+	for name := range churnFlow {
+		want[name] = 1
+	}
+	return want
+}
+
 // spans indexes recorded spans.
 type spans struct {
 	all  []sdktrace.ReadOnlySpan
@@ -291,11 +300,7 @@ func TestTracesOneTracePerRun(t *testing.T) {
 	if run.Status != ledger.Succeeded {
 		t.Fatalf("run %+v", run)
 	}
-	want := map[string]int{}
-	for name := range churnFlow {
-		want[name] = 1
-	}
-	s := waitForSpans(t, rec, want)
+	s := waitForSpans(t, rec, churnFlowOnce())
 	assertOneTrace(t, s, run)
 
 	// What was recorded was exported, span for span, each worker as its
