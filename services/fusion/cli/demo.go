@@ -3,15 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fusiondata/fusion/services/fusion/sample"
-	"github.com/fusiondata/fusion/services/runtime/ledger"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/platform"
 )
@@ -23,12 +22,14 @@ func (a *app) demoCmd() *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the churn sample end to end and print the run summary",
-		Long: `demo generates the churn sample (customers, their activity and whether they
-churned), lands it, and runs every worker on it: ingest, transform, training
-set, scoring with the committed LightGBM model, and loading curated rows and
-predictions into the DuckDB warehouse. It prints the run summary and exits 0
-only if every step succeeded.
+		Short: "Run a sample pipeline end to end and print the run summary",
+		Long: `demo runs a sample pipeline end to end on the embedded tier and prints its
+summary. By default (--pipeline churn) it generates the churn sample
+(customers, their activity and whether they churned), lands it, and runs
+every worker on it: ingest, transform, training set, scoring with the
+committed LightGBM model, and loading curated rows and predictions into the
+DuckDB warehouse. --pipeline picks another sample pipeline of
+deploy/pipelines, one per job style. It exits 0 only if every run succeeded.
 
 Without --home it uses a fresh temporary home; with --home the directory must
 be new, empty, or an existing fusion home.`,
@@ -63,6 +64,10 @@ func checkDemoHome(dir string) error {
 }
 
 func (a *app) demo(ctx context.Context, name string, rows int, seed uint64, timeout time.Duration) error {
+	driver, ok := demoDrivers[name]
+	if !ok {
+		return fmt.Errorf("--pipeline %q has no demo (have %s)", name, strings.Join(demoPipelines(), ", "))
+	}
 	if err := os.MkdirAll(a.cfg.Home, 0o755); err != nil {
 		return err
 	}
@@ -72,6 +77,9 @@ func (a *app) demo(ctx context.Context, name string, rows int, seed uint64, time
 		return err
 	}
 	defer logFile.Close()
+	if driver.Configure != nil {
+		driver.Configure(&a.cfg)
+	}
 	p, err := a.open(logFile)
 	if err != nil {
 		return err
@@ -81,41 +89,22 @@ func (a *app) demo(ctx context.Context, name string, rows int, seed uint64, time
 	if err != nil {
 		return err
 	}
-	if name != "churn" {
-		return fmt.Errorf("no sample data for pipeline %q: the demo generates the churn sample", name)
-	}
 
 	sigCtx, stopSignals := signalContext()
 	defer stopSignals()
 	runCtx, stopWorkers := context.WithCancel(sigCtx)
+	opts := platform.RunOptions{Workers: pipeline.Workers, Ledger: true}
+	if driver.Options != nil {
+		driver.Options(&opts)
+	}
 	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx, platform.RunOptions{Workers: pipeline.Workers, Ledger: true}) }()
+	go func() { done <- p.Run(runCtx, opts) }()
 	defer func() {
 		stopWorkers()
 		<-done
 	}()
 
-	fmt.Fprintf(a.errOut, "fusion demo: home %s, %d customers\n", a.cfg.Home, rows)
-	key := pl.Source.Prefix + fmt.Sprintf("customers-%s.csv", time.Now().UTC().Format("20060102T150405.000"))
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(sample.Churn(pw, rows, seed)) }()
-	if _, err := p.Lake.Put(sigCtx, key, pr); err != nil {
-		return fmt.Errorf("land the sample: %w", err)
-	}
-
 	waitCtx, cancel := context.WithTimeout(sigCtx, timeout)
 	defer cancel()
-	run, err := waitForRun(waitCtx, p.Ledger, key, a.errOut)
-	if run.ID != "" {
-		printRun(a.out, run)
-	}
-	if err != nil {
-		return fmt.Errorf("waiting for the run: %w", err)
-	}
-	fmt.Fprintf(a.out, "\nhome %s (lake/, warehouse.duckdb, logs in fusion.log)\n", a.cfg.Home)
-	fmt.Fprintf(a.out, "try  fusion query --home %s \"SELECT plan, count(*) AS customers, round(avg(score), 3) AS churn_risk FROM churn_customers JOIN churn_predictions USING (customer_id) GROUP BY plan ORDER BY plan\"\n", a.cfg.Home)
-	if run.Status != ledger.Succeeded {
-		return exitError{code: 1, msg: fmt.Sprintf("run %s %s", run.ID, run.Status)}
-	}
-	return nil
+	return driver.Feed(waitCtx, &demoSession{P: p, Pipeline: pl, Rows: rows, Seed: seed, Out: a.out, Progress: a.errOut, Home: a.cfg.Home})
 }
