@@ -16,6 +16,13 @@ var taskSize = map[string][2]string{
 
 // addCompute adds the ECS cluster and, per worker, its role, log group,
 // task definition, service and queue-backlog autoscaling.
+// metricsPort is where every task serves /metrics: the OpenTelemetry
+// Prometheus exporter's default port.
+const (
+	metricsPort       = "9464"
+	metricsPortNumber = 9464
+)
+
 func addCompute(add func(string, m)) {
 	add("Cluster", m{"Type": "AWS::ECS::Cluster", "Properties": m{
 		"ClusterName":     ref("Prefix"),
@@ -81,7 +88,10 @@ func addCompute(add func(string, m)) {
 					{"Name": "FUSION_LEDGER_TABLE", "Value": ref(ledgerTableID)},
 					{"Name": "FUSION_HOME", "Value": "/var/lib/fusion"},
 					{"Name": "AWS_REGION", "Value": ref("AWS::Region")},
+					// Prometheus (or the CloudWatch agent) scrapes each task here.
+					{"Name": "FUSION_METRICS_ADDR", "Value": ":" + metricsPort},
 				},
+				"PortMappings": []m{{"Name": "metrics", "ContainerPort": metricsPortNumber, "Protocol": "tcp"}},
 				"LogConfiguration": m{"LogDriver": "awslogs", "Options": m{
 					"awslogs-group": ref(id + "Logs"), "awslogs-region": ref("AWS::Region"), "awslogs-stream-prefix": w,
 				}},
