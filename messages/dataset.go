@@ -10,6 +10,9 @@ type DatasetIngested struct {
 	Source  ObjectRef  `json:"source"`  // the object as it landed
 	Raw     ObjectRef  `json:"raw"`     // its byte-identical copy in the raw zone
 	Dataset DatasetRef `json:"dataset"` // the validated Parquet copy
+	// Layer is batch for a Lambda pipeline's batch-layer recompute;
+	// omitted otherwise (layer.go).
+	Layer string `json:"layer,omitempty"`
 }
 
 // DatasetTransformed says that transform ran the pipeline's SQL over an
@@ -19,6 +22,8 @@ type DatasetTransformed struct {
 	TraceContext
 	Input   DatasetRef `json:"input"`
 	Dataset DatasetRef `json:"dataset"`
+	// Layer is the ingested dataset's layer, carried on (layer.go).
+	Layer string `json:"layer,omitempty"`
 }
 
 const (
@@ -35,9 +40,9 @@ func (d *DatasetIngested) IdentityKey() string    { return d.RunID + "/" + d.Dat
 func (d *DatasetTransformed) IdentityKey() string { return d.RunID + "/" + d.Dataset.Name }
 
 func (d *DatasetIngested) Validate() error {
-	return errors.Join(d.RunRef.Validate(), d.Dataset.Validate(), ValidKey(d.Raw.Key))
+	return errors.Join(d.RunRef.Validate(), d.Dataset.Validate(), ValidKey(d.Raw.Key), validLayer(d.Layer))
 }
 
 func (d *DatasetTransformed) Validate() error {
-	return errors.Join(d.RunRef.Validate(), d.Dataset.Validate())
+	return errors.Join(d.RunRef.Validate(), d.Dataset.Validate(), validLayer(d.Layer))
 }

@@ -65,5 +65,9 @@ func (d *IngestRequested) StartRun(env Envelope) RunRef {
 		key = env.ID
 	}
 	h := sha1.Sum([]byte(d.Pipeline + "\x00" + key))
-	return RunRef{RunID: env.Time.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(h[:3]), Pipeline: d.Pipeline}
+	at := env.Time
+	if due, ok := ScheduledTime(d.RequestID); ok {
+		at = due // a schedule's fire is timed by when it was due, on every tier (scheduled.go)
+	}
+	return RunRef{RunID: at.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(h[:3]), Pipeline: d.Pipeline}
 }

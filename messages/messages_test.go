@@ -62,6 +62,10 @@ func samples() map[string]Detail {
 		TypeRunLate: &RunLate{RunRef: ref, Input: "landing/churn/customers.csv", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
 			StartedAt: at, DeadlineMS: 1_800_000, DueAt: at.Add(30 * time.Minute), DetectedAt: at.Add(30*time.Minute + 12*time.Second),
 			Done: []string{"ingest", "transform", "traindata", "inference", "load.curated"}, Pending: []string{"load.predictions"}},
+		TypeStreamRecords: &StreamRecords{TraceContext: tc, Pipeline: "churn_stream", RequestID: "http-5b0e8f5e4f7c-0", Records: []json.RawMessage{
+			json.RawMessage(`{"customer_id":100000,"plan":"basic","monthly_fee":8.49}`), json.RawMessage(`{"customer_id":100001,"plan":"premium","monthly_fee":39.99,"tags":["a","b"]}`)}},
+		TypeActivityCompleted: &ActivityCompleted{RunRef: ref, TraceContext: tc, Activity: "export_scores", Kind: ActivityCopy,
+			Target: "lake:exports/churn/", Objects: []string{"exports/churn/" + run + "/churn_lgbm-1.parquet"}, Rows: 9987},
 	}
 }
 

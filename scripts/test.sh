@@ -33,13 +33,20 @@
 #          SDK calls as child spans, the spans exported over OTLP/gRPC to an
 #          in-test receiver; a run redriven from a dead-letter queue
 #          continues its trace
+#   jobs   every job style's sample pipeline end to end on the embedded
+#          tier (Postgres and moto started here for the copies and the
+#          scheduler's deploy): scheduled batch ETL with caught-up and
+#          skipped fires, preconditions and Copy/SQL/Shell activities,
+#          training data, batch inference, streaming over HTTP with
+#          micro-batches and real-time scoring, the Lambda architecture's
+#          serving view before and after a batch recompute
 #
 # Each tier starts what it needs and stops it afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-tiers=(unit aws warehouse faults traces)
+tiers=(unit aws warehouse faults traces jobs)
 
 source scripts/lib/services.sh
 trap stop_services EXIT
@@ -84,6 +91,13 @@ tier_faults() {
 tier_traces() {
   start_moto
   go test -tags traces,aws -count=1 -timeout 20m -run '^TestTraces' -v $(tagged traces)
+  stop_services
+}
+
+tier_jobs() {
+  start_postgres
+  start_moto
+  go test -tags jobs -count=1 -timeout 30m -run '^TestJobs' -v $(tagged jobs)
   stop_services
 }
 

@@ -67,7 +67,10 @@ func Apply(ctx context.Context, c awsenv.Clients, template []byte, d Deployment)
 	if err := wait(ctx, cf, d.StackName); err != nil {
 		return err
 	}
-	return Reconcile(ctx, c, d)
+	if err := Reconcile(ctx, c, d); err != nil {
+		return err
+	}
+	return reconcileSchedules(ctx, c, template, d) // schedules_apply.go
 }
 
 func wait(ctx context.Context, cf *cloudformation.Client, name string) error {

@@ -78,7 +78,7 @@ func addCompute(add func(string, m)) {
 				"Essential":   true,
 				"Command":     command,
 				"StopTimeout": 120, // a running step finishes before the task stops
-				"Environment": []m{
+				"Environment": append([]m{
 					{"Name": "FUSION_TRANSPORT", "Value": "aws"},
 					{"Name": "FUSION_LAKE_BUCKET", "Value": ref("LakeBucketName")},
 					{"Name": "FUSION_EVENT_BUS", "Value": getAtt("Bus", "Name")},
@@ -90,8 +90,8 @@ func addCompute(add func(string, m)) {
 					{"Name": "AWS_REGION", "Value": ref("AWS::Region")},
 					// Prometheus (or the CloudWatch agent) scrapes each task here.
 					{"Name": "FUSION_METRICS_ADDR", "Value": ":" + metricsPort},
-				},
-				"PortMappings": []m{{"Name": "metrics", "ContainerPort": metricsPortNumber, "Protocol": "tcp"}},
+				}, httpEnv(w)...), // streams.go
+				"PortMappings": append([]m{{"Name": "metrics", "ContainerPort": metricsPortNumber, "Protocol": "tcp"}}, httpPorts(w)...),
 				"LogConfiguration": m{"LogDriver": "awslogs", "Options": m{
 					"awslogs-group": ref(id + "Logs"), "awslogs-region": ref("AWS::Region"), "awslogs-stream-prefix": w,
 				}},

@@ -36,10 +36,11 @@ func logicalID(s string) string {
 }
 
 // Queues are the queues that receive routed events: one per worker, the
-// ledger's, and each topic's subscribers.
+// ledger's, the stream records' (the ingest worker's micro-batcher), and
+// each topic's subscribers.
 func queues() []string {
 	q := append([]string{}, pipeline.Workers...)
-	q = append(q, routing.LedgerQueue)
+	q = append(q, routing.LedgerQueue, routing.StreamQueue)
 	for _, t := range routing.Topics() {
 		q = append(q, t.Queues...)
 	}
@@ -190,6 +191,10 @@ func Render(pipelines []*pipeline.Pipeline) ([]byte, error) {
 	}})
 
 	addCompute(add)
+	addSchedules(add, pipelines)      // schedules.go
+	addSnapshotReads(add, pipelines)  // snapshots.go
+	addActivityAccess(add, pipelines) // activities.go
+	addStreaming(add, pipelines)      // streams.go
 
 	out := m{
 		"AWSTemplateFormatVersion": "2010-09-09",
@@ -232,6 +237,8 @@ func outputs() m {
 		"Cluster":     m{"Value": ref("Cluster")},
 		"DedupTable":  m{"Value": ref(dedupTableID)},
 		"LedgerTable": m{"Value": ref(ledgerTableID)},
+		// apply reads it to make sure of the schedules (schedules_apply.go).
+		"SchedulerRoleArn": m{"Value": arnOf("SchedulerRole")},
 	}
 	keys := queues()
 	sort.Strings(keys)

@@ -27,7 +27,12 @@ waits for that run and prints its summary.
 For a pipeline whose source is a Postgres table (source.postgres), run it
 without FILE: it publishes a fusion.ingest.requested.v1 event, and the ingest
 worker copies the table — or, with a bookmark, the rows changed since the last
-successful pull — into a new run. --wait waits for that run.`,
+successful pull — into a new run. --wait waits for that run. A pipeline whose
+source.prefix is outside landing/ (a snapshot, usually scheduled) starts the
+same way: the run reads every object under the prefix at that moment. So
+does a Lambda pipeline (a lambda block) without FILE: a batch-layer
+recompute over its history, as its schedule fires it; with FILE, the file
+feeds its speed layer.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := a.open(io.Discard)
@@ -43,6 +48,12 @@ successful pull — into a new run. --wait waits for that run.`,
 			case pl.Source.Postgres != nil && len(args) == 1:
 				return fmt.Errorf("pipeline %s copies %s: run without FILE to request a pull", pl.Name, pl.Source.Postgres.Label())
 			case pl.Source.Postgres != nil:
+				return a.requestPull(p, pl, reason, wait, timeout)
+			case pl.Source.Snapshot() && len(args) == 1:
+				return fmt.Errorf("pipeline %s reads every object under %s when a run starts: put files there, then run without FILE to start a run", pl.Name, pl.Source.Prefix)
+			case pl.Source.Snapshot():
+				return a.requestPull(p, pl, reason, wait, timeout)
+			case pl.Lambda != nil && len(args) == 0: // a batch-layer recompute, as its schedule fires it
 				return a.requestPull(p, pl, reason, wait, timeout)
 			case len(args) == 0:
 				return fmt.Errorf("pipeline %s ingests files landing under %s: give the FILE to land", pl.Name, pl.Source.Prefix)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/marcboeker/go-duckdb"
 	"github.com/spf13/cobra"
 
 	"github.com/fusiondata/fusion/services/runtime/platform"
@@ -61,6 +62,8 @@ func formatValue(v any) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case float32:
 		return strconv.FormatFloat(float64(x), 'g', -1, 32)
+	case duckdb.Decimal:
+		return formatDecimal(x) // decimal.go
 	case time.Time:
 		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
 			return x.Format("2006-01-02")

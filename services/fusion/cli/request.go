@@ -24,10 +24,17 @@ func (a *app) requestPull(p *platform.Platform, pl *pipeline.Pipeline, reason st
 		return err
 	}
 	run := rq.StartRun(env)
-	if err := p.Submit(ctx, env); err != nil {
-		return fmt.Errorf("request a pull of %s: %w", pl.Source.Postgres.Label(), err)
+	what := "a snapshot of " + pl.Source.Prefix
+	if pl.Lambda != nil {
+		what = "a batch-layer recompute over " + pl.Lambda.BatchPrefix(pl.Name)
 	}
-	fmt.Fprintf(a.out, "requested a pull of %s for pipeline %s: run %s\n", pl.Source.Postgres.Label(), pl.Name, run.RunID)
+	if pl.Source.Postgres != nil {
+		what = "a pull of " + pl.Source.Postgres.Label()
+	}
+	if err := p.Submit(ctx, env); err != nil {
+		return fmt.Errorf("request %s: %w", what, err)
+	}
+	fmt.Fprintf(a.out, "requested %s for pipeline %s: run %s\n", what, pl.Name, run.RunID)
 	if !wait {
 		fmt.Fprintf(a.out, "\"fusion run --home %s\" runs it\n", a.cfg.Home)
 		return nil

@@ -27,7 +27,12 @@ With FUSION_TRANSPORT=aws the workers consume their SQS queues instead;
 --workers picks which run here ("none" keeps only the ledger).
 
 With FUSION_METRICS_ADDR=127.0.0.1:9464 it serves the workers' metrics at
-http://127.0.0.1:9464/metrics for Prometheus.`,
+http://127.0.0.1:9464/metrics for Prometheus.
+
+With FUSION_HTTP_ADDR=127.0.0.1:8080 it serves the workers' HTTP endpoints:
+POST /v1/streams/{pipeline}/records (JSON records for a pipeline with a
+stream block, micro-batched into runs), POST /v1/score/{pipeline} (one
+record scored in real time), GET /v1/score/{pipeline}/latency and /healthz.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.open(a.errOut)

@@ -34,7 +34,7 @@ func New(d worker.Deps) (*worker.Worker, error) {
 	return &worker.Worker{Name: pipeline.WorkerInference, Handlers: map[string]worker.Handler{
 		messages.TypeDatasetTransformed: h.score,
 		messages.TypeTrainingDataBuilt:  h.score,
-	}}, nil
+	}, Attach: h.attach}, nil // realtime.go: POST /v1/score/{pipeline}
 }
 
 type scorer struct {
@@ -46,6 +46,7 @@ type scorer struct {
 type loaded struct {
 	meta  model.Meta
 	model model.Predictor
+	tag   string // the version's files' identity: a new tag, a new model
 }
 
 // ModelKey is where a registered model version's model.yaml lives.
@@ -161,7 +162,7 @@ func (h *scorer) model(ctx context.Context, name, version string) (loaded, error
 	if err != nil {
 		return loaded{}, worker.Permanent(err)
 	}
-	l := loaded{meta: meta, model: pred}
+	l := loaded{meta: meta, model: pred, tag: tag}
 	h.models[tag] = l
 	return l, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/fusiondata/fusion/messages"
+	"github.com/fusiondata/fusion/services/ingest/stream"
 	"github.com/fusiondata/fusion/services/runtime/catalog"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
@@ -34,13 +35,25 @@ func New(d worker.Deps) (*worker.Worker, error) {
 		d.Logger = slog.Default()
 	}
 	h := &ingester{deps: d}
-	return &worker.Worker{Name: pipeline.WorkerIngest, Handlers: map[string]worker.Handler{
+	return (&worker.Worker{Name: pipeline.WorkerIngest, Handlers: map[string]worker.Handler{
 		messages.DetailTypeObjectCreated: h.objectCreated,
-		messages.TypeIngestRequested:     h.requested, // a pipeline's Postgres table (pull.go)
-	}}, nil
+		messages.TypeIngestRequested:     h.onRequest,
+	}, Attach: stream.Attach(d)}).WithActivities(h.copyActivity), nil // copy.go; stream: records endpoint and micro-batcher
 }
 
 type ingester struct{ deps worker.Deps }
+
+// onRequest starts a requested run by its pipeline's source: a snapshot of
+// a prefix (snapshot.go) or a Postgres table (pull.go).
+func (h *ingester) onRequest(ctx context.Context, in *worker.Input) (worker.Output, error) {
+	if in.Pipeline.Lambda != nil { // a Lambda pipeline's batch layer (batchlayer.go)
+		return h.batchLayer(ctx, in)
+	}
+	if in.Pipeline.Source.Snapshot() {
+		return h.snapshot(ctx, in)
+	}
+	return h.requested(ctx, in)
+}
 
 func (h *ingester) objectCreated(ctx context.Context, in *worker.Input) (worker.Output, error) {
 	oc := in.Detail.(*messages.ObjectCreated)

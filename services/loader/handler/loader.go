@@ -23,10 +23,10 @@ func New(d worker.Deps) (*worker.Worker, error) {
 		return nil, errors.New("loader needs a warehouse, a lake and an engine")
 	}
 	h := &loader{deps: d}
-	return &worker.Worker{Name: pipeline.WorkerLoader, Handlers: map[string]worker.Handler{
+	return (&worker.Worker{Name: pipeline.WorkerLoader, Handlers: map[string]worker.Handler{
 		messages.TypeDatasetTransformed: h.curated,
 		messages.TypePredictionsReady:   h.predictions,
-	}}, nil
+	}}).WithActivities(h.sqlActivity), nil // sql.go
 }
 
 type loader struct{ deps worker.Deps }
@@ -44,6 +44,7 @@ func (h *loader) load(ctx context.Context, in *worker.Input, dataset string, ref
 	if !ok {
 		return worker.Output{}, worker.Permanent(fmt.Errorf("%s: pipeline %s does not load %s", in.Pipeline.File, in.Pipeline.Name, dataset))
 	}
+	spec, layer := lambdaLoad(in, dataset, spec) // lambda.go
 	paths, release, err := worker.LocalFiles(ctx, h.deps.Lake, ref.Objects, h.deps.Engine.TempDir())
 	if err != nil {
 		return worker.Output{}, err
@@ -51,7 +52,7 @@ func (h *loader) load(ctx context.Context, in *worker.Input, dataset string, ref
 	defer release()
 	req := warehouse.LoadRequest{
 		LoadID: warehouse.LoadID(in.Run.RunID, ref.Name, 0), RunID: in.Run.RunID, Dataset: ref.Name,
-		Table: spec.Table, Keys: spec.Keys, Mode: spec.Mode, Files: paths, Schema: ref.Schema,
+		Table: spec.Table, Keys: spec.Keys, Mode: spec.Mode, Files: paths, Schema: ref.Schema, Layer: layer,
 	}
 	res, err := h.deps.Warehouse.Load(ctx, req)
 	if re := (*warehouse.RowError)(nil); errors.As(err, &re) {
@@ -61,6 +62,9 @@ func (h *loader) load(ctx context.Context, in *worker.Input, dataset string, ref
 	}
 	if errors.Is(err, warehouse.ErrIncompatible) {
 		return worker.Output{}, &worker.InputError{Object: ref.Objects[0], File: ref.Objects[0], Field: spec.Table, Err: err}
+	}
+	if errors.Is(err, warehouse.ErrNoLayers) {
+		return worker.Output{}, worker.Permanent(fmt.Errorf("%s: lambda: %w", in.Pipeline.File, err))
 	}
 	if err != nil {
 		return worker.Output{}, err

@@ -101,6 +101,12 @@ type Config struct {
 	// (FUSION_METRICS_QUEUE_POLL, default 30s). The embedded tier reads
 	// its own on every scrape.
 	MetricsQueuePoll time.Duration
+	// HTTPAddr is where the processes that run workers serve the workers'
+	// HTTP endpoints (POST /v1/streams/{pipeline}/records on ingest,
+	// POST /v1/score/{pipeline} on inference) and /healthz: host:port,
+	// port 0 picking a free one. FUSION_HTTP_ADDR; empty, the default,
+	// serves none (http.go).
+	HTTPAddr string
 
 	// Tracing says whether and how spans are exported (tracing.go): the
 	// standard OTEL_EXPORTER_OTLP_* variables, OTEL_SERVICE_NAME and
@@ -204,6 +210,7 @@ func FromEnv(environ []string) (Config, error) {
 		}
 	}
 	errs = append(errs, c.metricsFromEnv(get)...)
+	errs = append(errs, c.httpFromEnv(get)...)
 	errs = append(errs, c.tracingFromEnv(get)...)
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
@@ -316,6 +323,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("FUSION_DEADLINE_CHECK must be at least 10ms (got %v)", c.DeadlineCheck))
 	}
 	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.validateHTTP()...)
 	errs = append(errs, c.validateTracing()...)
 	return errors.Join(errs...)
 }

@@ -83,7 +83,7 @@ func createSchema(db *sql.DB) error {
 	for attempt := 0; attempt < 50; attempt++ {
 		var tx *sql.Tx
 		if tx, err = db.Begin(); err == nil {
-			if _, err = tx.Exec(schema + pullsSchema + handledSchema + deadLettersSchema + deadlinesSchema); err == nil {
+			if _, err = tx.Exec(schema + pullsSchema + handledSchema + deadLettersSchema + deadlinesSchema + schedulesSchema); err == nil {
 				err = tx.Commit()
 			} else {
 				tx.Rollback()

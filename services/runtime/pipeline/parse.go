@@ -98,6 +98,14 @@ func sectionOf(goType string) string {
 		return "source.schema"
 	case "PostgresSource":
 		return "source.postgres"
+	case "LambdaBatch", "LambdaSpeed":
+		return "lambda." + strings.ToLower(goType[len("Lambda"):])
+	case "Precondition":
+		return "a precondition"
+	case "Activity":
+		return "an activity"
+	case "TableRows":
+		return "table_has_rows"
 	}
 	return strings.ToLower(goType)
 }
@@ -164,6 +172,12 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 	} else {
 		v.validateFiles(s)
 	}
+	if s.Snapshot() {
+		v.validateSnapshot(p)
+	}
+	v.validateSchedule(p) // schedule.go
+	v.validateLambda(p)
+	v.validateStream(p)
 	seen := map[string]bool{}
 	for i, c := range s.Schema {
 		f := fmt.Sprintf("source.schema[%d]", i)
@@ -294,12 +308,14 @@ func (p *Pipeline) validate(root *yaml.Node) error {
 			}
 		}
 	}
+	v.validatePreconditions(p) // preconditions.go
+	v.validateActivities(p)    // activities.go
 	return errors.Join(v.errs...)
 }
 
 // validateFiles checks a landed-files source: its prefix, format and delimiter.
 func (v *validator) validateFiles(s Source) {
-	if !strings.HasPrefix(s.Prefix, "landing/") || !strings.HasSuffix(s.Prefix, "/") || messages.ValidKey(s.Prefix) != nil {
+	if !s.Snapshot() && (!strings.HasSuffix(s.Prefix, "/") || messages.ValidKey(s.Prefix) != nil) { // snapshot.go checks the others
 		v.add("source.prefix", "must be a key prefix under landing/ ending in / (got %q)", s.Prefix)
 	}
 	switch s.Format {

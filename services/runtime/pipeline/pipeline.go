@@ -28,6 +28,19 @@ type Pipeline struct {
 	// it once on the failures topic (fusion.run.late.v1): a Go duration,
 	// such as 30m or 1h30m. See DeadlineDuration.
 	Deadline string `yaml:"deadline"`
+	// Schedule, when set, starts runs at set times (schedule.go).
+	Schedule *Schedule `yaml:"schedule"`
+	// Stream, when set, takes records as they come, in micro-batches (stream.go).
+	Stream *Stream `yaml:"stream"`
+	// Lambda, when set, gives the pipeline a batch and a speed layer
+	// feeding one serving view (lambda.go).
+	Lambda *Lambda `yaml:"lambda"`
+	// Preconditions guard steps: a step waits for its own before its
+	// first attempt (preconditions.go).
+	Preconditions []Precondition `yaml:"preconditions"`
+	// Activities are steps beyond the built-in ones: copy, sql, shell
+	// (activities.go).
+	Activities []Activity `yaml:"activities"`
 
 	// File is where the definition was read from; errors name it.
 	File string `yaml:"-"`
@@ -155,9 +168,10 @@ func (i *Inference) InferenceInput() string {
 }
 
 // OwnsKey reports whether an object key lands under the pipeline's prefix.
-// A pipeline with a Postgres source has no prefix and owns no key.
+// A pipeline with a Postgres source has no prefix and owns no key; nor
+// does a snapshot, whose objects start no run as they arrive.
 func (p *Pipeline) OwnsKey(key string) bool {
-	return p.Source.Prefix != "" && strings.HasPrefix(key, p.Source.Prefix)
+	return p.Source.Prefix != "" && !p.Source.Snapshot() && strings.HasPrefix(key, p.Source.Prefix)
 }
 
 // The workers, each consuming its own queue.
@@ -183,8 +197,8 @@ type Step struct {
 // complete when each has succeeded.
 func (p *Pipeline) Steps() []Step {
 	start := messages.DetailTypeObjectCreated
-	if p.Source.Postgres != nil {
-		start = messages.TypeIngestRequested // a table is pulled on request
+	if p.StartsOnRequest() {
+		start = messages.TypeIngestRequested // a table or a snapshot is read on request (snapshot.go)
 	}
 	steps := []Step{
 		{Name: "ingest", Worker: WorkerIngest, Consumes: start},
@@ -207,7 +221,8 @@ func (p *Pipeline) Steps() []Step {
 		}
 		steps = append(steps, Step{Name: "load." + l.Dataset, Worker: WorkerLoader, Consumes: on})
 	}
-	return steps
+	steps = append(steps, p.lambdaSteps()...)
+	return append(steps, p.activitySteps(steps)...) // activities.go
 }
 
 // StepFor returns the step a worker runs for an event type, if any.

@@ -15,5 +15,11 @@ var publishes = map[string]string{
 }
 
 // Publishes returns the detail-type the step publishes when it succeeds
-// (besides the runtime's step events, which every step publishes).
-func (s Step) Publishes() string { return publishes[s.Worker] }
+// (besides the runtime's step events, which every step publishes); an
+// activity, whatever its worker, announces its completion.
+func (s Step) Publishes() string {
+	if IsActivity(s.Name) {
+		return messages.TypeActivityCompleted
+	}
+	return publishes[s.Worker]
+}

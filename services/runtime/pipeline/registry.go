@@ -192,8 +192,8 @@ func (r *Registry) refresh(first bool) error {
 	for i, a := range names {
 		for _, b := range names[i+1:] {
 			pa, pb := byName[a], byName[b]
-			if pa.Source.Prefix == "" || pb.Source.Prefix == "" {
-				continue // a database source lands no files
+			if pa.Source.Prefix == "" || pb.Source.Prefix == "" || pa.Source.Snapshot() || pb.Source.Snapshot() {
+				continue // a database source lands no files; snapshots only read theirs
 			}
 			if strings.HasPrefix(pa.Source.Prefix, pb.Source.Prefix) || strings.HasPrefix(pb.Source.Prefix, pa.Source.Prefix) {
 				err := &Error{File: pb.File, Field: "source.prefix", Msg: fmt.Sprintf("%q overlaps %q of %s", pb.Source.Prefix, pa.Source.Prefix, pa.File)}

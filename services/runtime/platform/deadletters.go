@@ -22,7 +22,7 @@ import (
 // SQS dead-letter queues on AWS, the home's on the embedded tier.
 func (p *Platform) DeadLetters() transport.DeadLetterQueues {
 	if p.aws != nil {
-		queues := append(slices.Clone(pipeline.Workers), routing.LedgerQueue)
+		queues := append(slices.Clone(pipeline.Workers), routing.LedgerQueue, routing.StreamQueue)
 		return sqsq.NewDeadLetters(p.aws.SQS, p.Config.QueuePrefix, queues)
 	}
 	return &homeDeadLetters{p: p, store: p.meta.DeadLetters()}

@@ -28,6 +28,7 @@ SIGTERM, finishing the events it is handling first. Logs are JSON on stderr.
 Environment: FUSION_HOME, FUSION_PIPELINES, FUSION_TRANSPORT, FUSION_CONCURRENCY,
 FUSION_RETRIES, FUSION_ENGINE_THREADS, FUSION_ENGINE_MEMORY, FUSION_LOG_LEVEL,
 FUSION_METRICS_ADDR (host:port: serve Prometheus metrics at /metrics),
+FUSION_HTTP_ADDR (host:port: serve the worker's HTTP endpoints and /healthz),
 OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL (grpc or
 http/protobuf: export traces), OTEL_SERVICE_NAME (default fusion-%s).
 To run every worker in one process on a laptop, use "fusion run".

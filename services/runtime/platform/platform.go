@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ type Platform struct {
 	// Open sets a Prometheus exporter when Config.MetricsAddr is set.
 	Meter   metric.MeterProvider
 	metrics metricsEndpoint // metrics.go
+	http    httpEndpoint    // http.go: the workers' HTTP endpoints
 
 	broker *inproc.Broker  // embedded tier
 	local  *fslake.Lake    // embedded tier: the lake directory, watched for landed files
@@ -267,7 +269,9 @@ func (p *Platform) Expected(name string) []string {
 	}
 	var names []string
 	for _, s := range pl.Steps() {
-		names = append(names, s.Name)
+		if !slices.Contains(names, s.Name) { // a Lambda pipeline's ingest starts two ways
+			names = append(names, s.Name)
+		}
 	}
 	return names
 }

@@ -49,9 +49,20 @@ func (p *Platform) Run(ctx context.Context, opts RunOptions) error {
 		return err
 	}
 	defer stopMetrics()
+	extras, err := p.attach(ctx, workers, names) // host.go: the workers' HTTP routes and loops
+	if err != nil {
+		return err
+	}
+	defer extras.wait()
+	stopHTTP, err := p.serveHTTP(extras.routes)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
 	if p.local != nil && slices.Contains(names, pipeline.WorkerIngest) {
 		go p.watchLanding(ctx)
 		go p.watchInbox(ctx)
+		defer p.runScheduler(ctx)() // scheduler.go: schedules fire here; EventBridge Scheduler fires them on AWS
 	}
 	var consumers []worker.Consumer
 	if opts.Ledger {

@@ -14,8 +14,8 @@ import (
 // Graph is how events flow through a set of pipelines, derived from the
 // routing rules rather than drawn by hand: each step publishes an event
 // (pipeline.Step.Publishes), the rules deliver that event to worker queues,
-// and the worker runs the pipeline step bound to it (Pipeline.StepFor), just
-// as the runtime does. Nodes and edges are in a stable order.
+// and the worker runs the pipeline step bound to it (Pipeline.StepForEvent),
+// just as the runtime does. Nodes and edges are in a stable order.
 type Graph struct {
 	Pipelines []string // the pipelines drawn, in order
 	Nodes     []Node
@@ -155,6 +155,9 @@ func (b *graphBuilder) pipeline(t *Table, p *pipeline.Pipeline) error {
 				note = l.Table
 			}
 		}
+		if a, ok := p.ActivityOf(s.Name); ok {
+			note = a.Summary()
+		}
 		b.node(Node{ID: StepID(p.Name, s.Name), Kind: NodeStep, Pipeline: p.Name, Name: s.Name, Worker: s.Worker, Note: note})
 		b.node(Node{ID: EventID(p.Name, s.Publishes()), Kind: NodeEvent, Pipeline: p.Name, Name: s.Publishes()})
 	}
@@ -162,17 +165,13 @@ func (b *graphBuilder) pipeline(t *Table, p *pipeline.Pipeline) error {
 		for _, s := range producers[dt] {
 			b.edge(Edge{From: StepID(p.Name, s), To: EventID(p.Name, dt), Kind: EdgePublishes})
 		}
-		env, err := probe(p.Name, p.Source.Prefix, dt)
-		if err != nil {
-			return fmt.Errorf("pipeline %s: %w", p.Name, err)
-		}
-		rules, err := t.MatchEnvelope(env)
+		rules, err := matchProbes(t, p, dt, producers[dt]) // activities.go
 		if err != nil {
 			return err
 		}
 		for _, r := range rules {
 			var to string
-			if s, ok := p.StepFor(r.Target, dt); ok && !r.IsTopic() {
+			if s, ok := stepOfRule(p, r, dt); ok {
 				to = StepID(p.Name, s.Name) // the step the worker runs for it
 			} else {
 				to = b.target(r, false)

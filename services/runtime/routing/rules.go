@@ -102,7 +102,7 @@ func ForPipelines(ps []*pipeline.Pipeline) []Rule {
 				continue // covered by the landing rule
 			}
 			c, _ := messages.Lookup(s.Consumes)
-			pattern := fmt.Sprintf(`{"source":[%q],"detail-type":[%q],"detail":{"pipeline":[%q]}}`, c.Source, s.Consumes, p.Name)
+			pattern := stepPattern(p, s, c.Source) // activities.go
 			rules = append(rules, Rule{
 				Name:        RuleName(p.Name, s.Name),
 				Description: fmt.Sprintf("%s: %s runs %s", p.Name, s.Worker, s.Name),
@@ -110,6 +110,7 @@ func ForPipelines(ps []*pipeline.Pipeline) []Rule {
 				Pattern:     json.RawMessage(pattern),
 			})
 		}
+		rules = append(rules, streamRules(p)...)
 	}
 	return rules
 }

@@ -49,6 +49,10 @@ type LoadRequest struct {
 	Mode    string   // append, merge or replace (pipeline.Mode*)
 	Files   []string // local Parquet files
 	Schema  []messages.Column
+	// Layer, when set, makes the load one layer of a Lambda pipeline's
+	// serving view, with the rules of layers.go; a sink that does not
+	// serve layers refuses it (ErrNoLayers).
+	Layer *Layer
 }
 
 // Check refuses a request no sink can apply.

@@ -133,7 +133,7 @@ func (r *Runtime) resolve(w *Worker, env messages.Envelope, detail messages.Deta
 		in.Step = pipeline.Step{Name: w.Name, Worker: w.Name, Consumes: env.DetailType}
 		ok, err := r.findStep(in, w)
 		if err == nil && !ok {
-			err = Permanent(fmt.Errorf("pipeline %s does not start on %s: only a pipeline with a database source (source.postgres) does", in.Pipeline.Name, env.DetailType))
+			err = Permanent(fmt.Errorf("pipeline %s does not start on %s: only a pipeline with a database source (source.postgres) or a snapshot source (a prefix outside landing/) does", in.Pipeline.Name, env.DetailType))
 		}
 		return in, err
 	}
@@ -158,7 +158,7 @@ func (r *Runtime) findStep(in *Input, w *Worker) (bool, error) {
 		return false, Permanent(err)
 	}
 	in.Pipeline = p
-	step, ok := p.StepFor(w.Name, in.Event.DetailType)
+	step, ok := p.StepForEvent(w.Name, in.Event.DetailType, in.Detail) // an activity only for its predecessor's event
 	if ok {
 		in.Step = step
 	}
@@ -178,6 +178,9 @@ func (r *Runtime) runStep(ctx context.Context, w *Worker, h Handler, msg *messag
 	retries := r.cfg.Retry.MaxRetries
 	if n, ok := in.Pipeline.RetriesFor(in.Step.Name); ok {
 		retries = n
+	}
+	if done, err := r.awaitPreconditions(ctx, w, msg, in, log); done { // preconditions.go
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		in.Attempt = attempt
@@ -395,6 +398,9 @@ func stepInput(in *Input) string {
 		if in.Pipeline != nil && in.Pipeline.Source.Postgres != nil {
 			return in.Pipeline.Source.Postgres.Label()
 		}
+		if in.Pipeline != nil && in.Pipeline.Source.Snapshot() {
+			return in.Pipeline.Source.Prefix
+		}
 		return d.Pipeline
 	case *messages.DatasetIngested:
 		return d.Dataset.Name
@@ -404,6 +410,10 @@ func stepInput(in *Input) string {
 		return d.Input.Name
 	case *messages.PredictionsReady:
 		return d.Dataset.Name
+	case *messages.DatasetLoaded:
+		return d.Dataset.Name
+	case *messages.ActivityCompleted:
+		return pipeline.ActivityPrefix + d.Activity
 	}
 	return ""
 }

@@ -55,6 +55,10 @@ type Output struct {
 type Worker struct {
 	Name     string
 	Handlers map[string]Handler
+	// Attach, when set, is called once by the process that runs the
+	// worker, before its handlers start, to add HTTP routes and loops
+	// beside them (host.go).
+	Attach func(*Host) error
 }
 
 // Pipelines is how the runtime and handlers find pipeline definitions.

@@ -28,9 +28,9 @@ func New(d worker.Deps) (*worker.Worker, error) {
 		return nil, errors.New("transform needs an engine, a lake and a catalog")
 	}
 	h := &transformer{deps: d, snow: map[string]*snowwh.Warehouse{}}
-	return &worker.Worker{Name: pipeline.WorkerTransform, Handlers: map[string]worker.Handler{
+	return (&worker.Worker{Name: pipeline.WorkerTransform, Handlers: map[string]worker.Handler{
 		messages.TypeDatasetIngested: h.ingested,
-	}}, nil
+	}}).WithActivities(h.shellActivity), nil // shell.go
 }
 
 type transformer struct {
@@ -77,7 +77,7 @@ func (h *transformer) ingested(ctx context.Context, in *worker.Input) (worker.Ou
 	}
 	return worker.Output{
 		RowsIn: ev.Dataset.Rows, RowsOut: rows, Bytes: obj.Size,
-		Events: []messages.Detail{&messages.DatasetTransformed{RunRef: in.Run, Input: ev.Dataset, Dataset: dataset}},
+		Events: []messages.Detail{&messages.DatasetTransformed{RunRef: in.Run, Input: ev.Dataset, Dataset: dataset, Layer: ev.Layer}},
 	}, nil
 }
 

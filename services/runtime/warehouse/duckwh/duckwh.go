@@ -167,7 +167,12 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	if err := w.opts.Hooks.RunAfterStage(req.LoadID); err != nil {
 		return warehouse.Result{}, err
 	}
+	lay, err := layerStart(ctx, tx, req, plan) // a Lambda layer's load (layers.go)
+	if err != nil {
+		return warehouse.Result{}, err
+	}
 	switch {
+	case lay.Stale: // an older batch recompute: only its history record
 	case plan.Create: // nothing to replace or merge with
 	case req.Mode == pipeline.ModeReplace:
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -183,11 +188,17 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 			return warehouse.Result{}, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", table, src))
-	if err != nil {
+	var rows int64
+	if !lay.Stale {
+		res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", table, src))
+		if err != nil {
+			return warehouse.Result{}, fmt.Errorf("load %s into %s: %w", req.LoadID, req.Table, err)
+		}
+		rows, _ = res.RowsAffected()
+	}
+	if err := layerFinish(ctx, tx, req, lay); err != nil {
 		return warehouse.Result{}, fmt.Errorf("load %s into %s: %w", req.LoadID, req.Table, err)
 	}
-	rows, _ := res.RowsAffected()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO `+History+` VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		req.LoadID, req.Table, req.RunID, req.Dataset, req.Mode, rows, time.Now().UTC()); err != nil {
 		return warehouse.Result{}, err

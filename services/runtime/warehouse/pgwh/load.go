@@ -53,6 +53,9 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (res wa
 }
 
 func (w *Warehouse) load(ctx context.Context, tx pgx.Tx, t tableName, req warehouse.LoadRequest) (warehouse.Result, error) {
+	if err := lockLayer(ctx, tx, req); err != nil { // a Lambda layer's load (layers.go)
+		return warehouse.Result{}, err
+	}
 	if err := lockTable(ctx, tx, t); err != nil {
 		return warehouse.Result{}, err
 	}
@@ -82,10 +85,15 @@ func (w *Warehouse) load(ctx context.Context, tx pgx.Tx, t tableName, req wareho
 	if err != nil {
 		return warehouse.Result{}, err
 	}
+	lay, err := w.layerStart(ctx, tx, req, plan)
+	if err != nil {
+		return warehouse.Result{}, err
+	}
 	data := names(plan.Columns)
 	staged := req.Mode == pipeline.ModeMerge && !plan.Create
 	target := copyTarget{sql: t.quoted(), name: t.name, columns: data}
 	switch {
+	case lay.Stale: // an older batch recompute: only its history record
 	case staged:
 		if err := createStage(ctx, tx, t, data); err != nil {
 			return warehouse.Result{}, err
@@ -96,9 +104,11 @@ func (w *Warehouse) load(ctx context.Context, tx pgx.Tx, t tableName, req wareho
 			return warehouse.Result{}, err
 		}
 	}
-	rows, err := copyFiles(ctx, tx, req.Files, target)
-	if err != nil {
-		return warehouse.Result{}, err
+	var rows int64
+	if !lay.Stale {
+		if rows, err = copyFiles(ctx, tx, req.Files, target); err != nil {
+			return warehouse.Result{}, err
+		}
 	}
 	if err := w.opts.Hooks.RunAfterStage(req.LoadID); err != nil {
 		return warehouse.Result{}, err
@@ -108,6 +118,9 @@ func (w *Warehouse) load(ctx context.Context, tx pgx.Tx, t tableName, req wareho
 		if err := mergeStage(ctx, tx, w.merge, t, all, data, req.Keys); err != nil {
 			return warehouse.Result{}, err
 		}
+	}
+	if err := w.layerFinish(ctx, tx, req, lay); err != nil {
+		return warehouse.Result{}, err
 	}
 	if err := w.hist.record(ctx, tx, req.LoadID, rows); err != nil {
 		return warehouse.Result{}, err

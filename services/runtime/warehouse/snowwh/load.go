@@ -39,6 +39,9 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	if err := req.Check(); err != nil {
 		return warehouse.Result{}, err
 	}
+	if req.Layer != nil { // Snowflake commits DDL on its own: not one transaction yet
+		return warehouse.Result{}, fmt.Errorf("load %s: snowflake: %w", req.LoadID, warehouse.ErrNoLayers)
+	}
 	t, err := w.table(req.Table)
 	if err != nil {
 		return warehouse.Result{}, fmt.Errorf("load %s: %w", req.LoadID, err)

@@ -78,7 +78,7 @@ func (s *Stack) Call(t *testing.T, w *worker.Worker, pipelineName string, d mess
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, ok := p.StepFor(w.Name, env.DetailType)
+	step, ok := p.StepForEvent(w.Name, env.DetailType, d)
 	if !ok {
 		t.Fatalf("%s has no step of %s for %s", pipelineName, w.Name, env.DetailType)
 	}

@@ -1,0 +1,87 @@
+package duckwh
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/fusiondata/fusion/services/runtime/engine"
+	"github.com/fusiondata/fusion/services/runtime/warehouse"
+)
+
+var (
+	_ warehouse.Executor = (*Warehouse)(nil)
+	_ warehouse.Tables   = (*Warehouse)(nil)
+)
+
+// Exec runs one statement in a transaction, as the process's one writer.
+func (w *Warehouse) Exec(ctx context.Context, statement string) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	db, err := w.open(ctx, false)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close() // checkpoints
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, statement)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, tx.Commit()
+}
+
+// TableExists looks the table or view up in the catalog (main schema
+// when unqualified); DuckDB's names are case-insensitive.
+func (w *Warehouse) TableExists(ctx context.Context, table string) (bool, error) {
+	schema, name := "main", table
+	if i := strings.IndexByte(table, '.'); i >= 0 {
+		schema, name = table[:i], table[i+1:]
+	}
+	var n int
+	err := w.read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
+			WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)`, schema, name).Scan(&n)
+	})
+	return n > 0, err
+}
+
+// HasRows reads whether a row of the table matches where.
+func (w *Warehouse) HasRows(ctx context.Context, table, where string) (bool, error) {
+	found := false
+	err := w.read(ctx, func(db *sql.DB) error {
+		var one int
+		err := db.QueryRowContext(ctx, warehouse.ExistsQuery(engine.QuoteQualified(table), where)).Scan(&one)
+		found = err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return found, err
+}
+
+// read opens the file read-only for fn; an empty database when nothing
+// was loaded yet (the file does not exist).
+func (w *Warehouse) read(ctx context.Context, fn func(*sql.DB) error) error {
+	var db *sql.DB
+	var err error
+	if _, serr := os.Stat(w.path); errors.Is(serr, fs.ErrNotExist) {
+		db, err = sql.Open("duckdb", "")
+	} else {
+		db, err = w.open(ctx, true)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
