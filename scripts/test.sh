@@ -97,7 +97,7 @@ tier_traces() {
 tier_jobs() {
   start_postgres
   start_moto
-  go test -tags jobs -count=1 -timeout 30m -run '^TestJobs' -v $(tagged jobs)
+  go test -tags jobs,aws -count=1 -timeout 30m -run '^TestJobs' -v $(tagged jobs)
   stop_services
 }
 

@@ -49,7 +49,7 @@ be new, empty, or an existing fusion home.`,
 	}
 	cmd.Flags().IntVar(&rows, "rows", sample.DefaultRows, "customers in the generated sample")
 	cmd.Flags().Uint64Var(&seed, "seed", sample.DefaultSeed, "seed of the generated sample")
-	cmd.Flags().StringVar(&name, "pipeline", "churn", "sample pipeline to run")
+	cmd.Flags().StringVar(&name, "pipeline", "churn", "sample pipeline to run: "+strings.Join(demoPipelines(), ", "))
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "give up waiting for the run after this long")
 	return cmd
 }

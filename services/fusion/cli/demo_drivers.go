@@ -57,17 +57,23 @@ func demoPipelines() []string {
 
 // demoChurn lands the generated churn sample and waits for its run.
 func demoChurn(ctx context.Context, s *demoSession) error {
-	fmt.Fprintf(s.Progress, "fusion demo: home %s, %d customers\n", s.Home, s.Rows)
-	key := s.Pipeline.Source.Prefix + fmt.Sprintf("customers-%s.csv", time.Now().UTC().Format("20060102T150405.000"))
-	if err := landGenerated(ctx, s.P, key, func(w io.Writer) error { return sample.Churn(w, s.Rows, s.Seed) }); err != nil {
-		return err
-	}
-	run, err := waitForRun(ctx, s.P.Ledger, key, s.Progress)
-	if err := reportRun(s, run, err); err != nil {
+	if _, err := demoChurnRun(ctx, s); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "try  fusion query --home %s \"SELECT plan, count(*) AS customers, round(avg(score), 3) AS churn_risk FROM churn_customers JOIN churn_predictions USING (customer_id) GROUP BY plan ORDER BY plan\"\n", s.Home)
 	return nil
+}
+
+// demoChurnRun lands the generated churn sample under the pipeline's
+// prefix, waits for the run it starts and prints its summary.
+func demoChurnRun(ctx context.Context, s *demoSession) (ledger.Run, error) {
+	fmt.Fprintf(s.Progress, "fusion demo: home %s, %d customers\n", s.Home, s.Rows)
+	key := s.Pipeline.Source.Prefix + fmt.Sprintf("customers-%s.csv", time.Now().UTC().Format("20060102T150405.000"))
+	if err := landGenerated(ctx, s.P, key, func(w io.Writer) error { return sample.Churn(w, s.Rows, s.Seed) }); err != nil {
+		return ledger.Run{}, err
+	}
+	run, err := waitForRun(ctx, s.P.Ledger, key, s.Progress)
+	return run, reportRun(s, run, err)
 }
 
 // landGenerated streams generated sample data into the lake at key.

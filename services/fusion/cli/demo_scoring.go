@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
-	"time"
 
-	"github.com/fusiondata/fusion/services/fusion/sample"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 )
 
@@ -18,13 +15,8 @@ func init() { demoDrivers["churn_scoring"] = demoDriver{Feed: demoScoring} }
 // lake and (with FUSION_CONN_REPORTING) to the reporting database, the
 // negligible ones pruned — then prints where the scores went.
 func demoScoring(ctx context.Context, s *demoSession) error {
-	fmt.Fprintf(s.Progress, "fusion demo: home %s, %d customers\n", s.Home, s.Rows)
-	key := s.Pipeline.Source.Prefix + fmt.Sprintf("customers-%s.csv", time.Now().UTC().Format("20060102T150405.000"))
-	if err := landGenerated(ctx, s.P, key, func(w io.Writer) error { return sample.Churn(w, s.Rows, s.Seed) }); err != nil {
-		return err
-	}
-	run, err := waitForRun(ctx, s.P.Ledger, key, s.Progress)
-	if err := reportRun(s, run, err); err != nil {
+	run, err := demoChurnRun(ctx, s)
+	if err != nil {
 		return err
 	}
 	vars := pipeline.Vars{RunID: run.ID, Pipeline: s.Pipeline.Name}

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"time"
 
-	"github.com/fusiondata/fusion/services/fusion/sample"
 	"github.com/fusiondata/fusion/services/runtime/lake"
 )
 
@@ -18,13 +15,8 @@ func init() { demoDrivers["churn_training"] = demoDriver{Feed: demoTraining} }
 // customers, the split once they are in the warehouse (a precondition),
 // the manifest checked by a shell activity — and prints the splits.
 func demoTraining(ctx context.Context, s *demoSession) error {
-	fmt.Fprintf(s.Progress, "fusion demo: home %s, %d customers\n", s.Home, s.Rows)
-	key := s.Pipeline.Source.Prefix + fmt.Sprintf("customers-%s.csv", time.Now().UTC().Format("20060102T150405.000"))
-	if err := landGenerated(ctx, s.P, key, func(w io.Writer) error { return sample.Churn(w, s.Rows, s.Seed) }); err != nil {
-		return err
-	}
-	run, err := waitForRun(ctx, s.P.Ledger, key, s.Progress)
-	if err := reportRun(s, run, err); err != nil {
+	run, err := demoChurnRun(ctx, s)
+	if err != nil {
 		return err
 	}
 	manifest := lake.RunKey(lake.Training, s.Pipeline.Name, run.ID, "manifest.json")
