@@ -34,6 +34,15 @@ func TestComposeFileIsValid(t *testing.T) {
 	if dep, ok := ingest.DependsOn["deploy"]; !ok || dep.Condition != "service_completed_successfully" {
 		t.Errorf("workers must wait for the stack: %v", ingest.DependsOn)
 	}
+	for _, name := range []string{"ingest", "inference"} {
+		svc, _ := project.GetService(name)
+		if addr := svc.Environment["FUSION_HTTP_ADDR"]; addr == nil || *addr != ":8080" || len(svc.Ports) != 1 || svc.Ports[0].Target != 8080 {
+			t.Errorf("%s must serve its HTTP endpoints on 8080: %v %v", name, svc.Environment, svc.Ports)
+		}
+		if svc.Environment["FUSION_TRANSPORT"] == nil {
+			t.Errorf("%s lost the workers' environment: %v", name, svc.Environment)
+		}
+	}
 	if _, err := os.Stat("../Dockerfile"); err != nil {
 		t.Error("the compose file builds from a Dockerfile at the root")
 	}
