@@ -80,7 +80,7 @@ func TestMetricsEndpoint(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("ingest's lag recorded %v times", n))
 		}
 		// Every queue of the process is reported, and no dead letters.
-		queues := append(append([]string{}, pipeline.Workers...), "ledger", "failures")
+		queues := append(append([]string{}, pipeline.Workers...), "ledger", "failures", "stream")
 		for _, q := range queues {
 			if _, ok := m.find("fusion_queue_dlq_depth", "queue", q); !ok {
 				problems = append(problems, "no dead-letter depth for "+q)

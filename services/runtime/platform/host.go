@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/fusiondata/fusion/services/runtime/lake"
+	"github.com/fusiondata/fusion/services/runtime/pipeline"
+	"github.com/fusiondata/fusion/services/runtime/routing"
 	"github.com/fusiondata/fusion/services/runtime/transport"
 	"github.com/fusiondata/fusion/services/runtime/transport/sqsq"
 	"github.com/fusiondata/fusion/services/runtime/worker"
@@ -81,4 +84,13 @@ func (a *attached) close() {
 	if a.batches != nil {
 		a.batches.Close()
 	}
+}
+
+// hostQueues are the queues the hosted workers' loops consume, for the
+// queue gauges: the ingest worker's micro-batcher takes the stream queue.
+func hostQueues(names []string) []string {
+	if slices.Contains(names, pipeline.WorkerIngest) {
+		return []string{routing.StreamQueue}
+	}
+	return nil
 }

@@ -40,6 +40,7 @@ func (p *Platform) Run(ctx context.Context, opts RunOptions) error {
 		Retry:       worker.RetryPolicy{MaxRetries: p.Config.Retries},
 		Meter:       p.Meter,
 		Tracers:     p.workerTracers(names),
+		Queues:      hostQueues(names),
 	}, p.Deps, p.Transport, p.Tracing.Provider(p.serviceName("", len(names))))
 	if err != nil {
 		return err

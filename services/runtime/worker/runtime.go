@@ -34,6 +34,9 @@ type Config struct {
 	// workers (tracing.go). Workers it returns nil for, and every worker
 	// when it is unset, use New's provider.
 	Tracers func(worker string) trace.TracerProvider
+	// Queues are more queues the queue gauges report: those the workers'
+	// Host loops consume (the stream queue), which Run does not subscribe.
+	Queues []string
 }
 
 func (c *Config) setDefaults() {
@@ -138,6 +141,7 @@ func (r *Runtime) Run(ctx context.Context, workers []*Worker, consumers ...Consu
 		router.AddConsumerHandler(c.Name, c.Queue, r.tr.Subscriber, r.meters.counting(c))
 		queues = append(queues, c.Queue)
 	}
+	queues = append(queues, r.cfg.Queues...)
 	if r.tr.Stats != nil {
 		stop, err := r.meters.observeQueues(r.tr.Stats, queues, r.log)
 		if err != nil {
