@@ -68,6 +68,7 @@ type Subscriber struct {
 	sub     *wsqs.Subscriber
 	closing chan struct{}
 	once    sync.Once
+	relays  sync.WaitGroup // Subscribe's goroutines, which close the channels
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -128,9 +129,23 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, err
 	}
 	out := make(chan *message.Message)
+	s.relays.Add(1)
 	go func() {
+		defer s.relays.Done()
 		defer close(out)
-		for msg := range in {
+		for {
+			var msg *message.Message
+			select {
+			case m, ok := <-in:
+				if !ok {
+					return
+				}
+				msg = m
+			case <-ctx.Done():
+				return
+			case <-s.closing:
+				return
+			}
 			go s.watch(msg, url)
 			select {
 			case out <- msg:
@@ -175,8 +190,11 @@ func (s *Subscriber) setVisibility(ctx context.Context, url, receipt string, d t
 	}
 }
 
-// Close stops every subscription; their channels close.
+// Close stops every subscription; their channels are closed when it
+// returns.
 func (s *Subscriber) Close() error {
 	s.once.Do(func() { close(s.closing) })
-	return s.sub.Close()
+	err := s.sub.Close()
+	s.relays.Wait()
+	return err
 }
