@@ -6,9 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +27,7 @@ import (
 type Warehouse struct {
 	path string
 	opts Options
-	mu   sync.Mutex // one writer at a time within the process
+	mu   *sync.RWMutex // the file's lock within the process (filelock.go)
 }
 
 // Options tune the warehouse.
@@ -61,7 +59,7 @@ func New(path string, opts Options) *Warehouse {
 	if opts.Threads <= 0 {
 		opts.Threads = 1
 	}
-	return &Warehouse{path: path, opts: opts}
+	return &Warehouse{path: path, opts: opts, mu: fileLock(path)}
 }
 
 func (w *Warehouse) Kind() string { return "duckdb" }
@@ -252,20 +250,11 @@ func prepareTable(ctx context.Context, tx *sql.Tx, req warehouse.LoadRequest, sr
 }
 
 func (w *Warehouse) Query(ctx context.Context, query string, fn func([]string, []any) error) error {
-	var db *sql.DB
-	var err error
-	if _, serr := os.Stat(w.path); errors.Is(serr, fs.ErrNotExist) {
-		db, err = sql.Open("duckdb", "") // nothing loaded yet: an empty database answers
-	} else {
-		db, err = w.open(ctx, true)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	return warehouse.ScanRows(rows, fn)
+	return w.read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		return warehouse.ScanRows(rows, fn)
+	})
 }

@@ -70,8 +70,11 @@ func (w *Warehouse) HasRows(ctx context.Context, table, where string) (bool, err
 }
 
 // read opens the file read-only for fn; an empty database when nothing
-// was loaded yet (the file does not exist).
+// was loaded yet (the file does not exist). Reads in this process wait
+// for its load or statement, if one is running (filelock.go).
 func (w *Warehouse) read(ctx context.Context, fn func(*sql.DB) error) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	var db *sql.DB
 	var err error
 	if _, serr := os.Stat(w.path); errors.Is(serr, fs.ErrNotExist) {
