@@ -133,26 +133,21 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	go func() {
 		defer s.relays.Done()
 		defer close(out)
-		for {
-			var msg *message.Message
+		// Drained to its end: watermill-aws sends without watching for
+		// Close, and closes in once its receive loop has ended.
+		for msg := range in {
 			select {
-			case m, ok := <-in:
-				if !ok {
-					return
-				}
-				msg = m
 			case <-ctx.Done():
-				return
+				continue // dropped: it comes back when its visibility lapses
 			case <-s.closing:
-				return
+				continue
+			default:
 			}
 			go s.watch(msg, url)
 			select {
 			case out <- msg:
 			case <-ctx.Done():
-				return
 			case <-s.closing:
-				return
 			}
 		}
 	}()
