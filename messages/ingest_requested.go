@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"unicode"
 )
 
 // IngestRequested asks ingest to start a run of a pipeline whose source is
@@ -44,15 +43,7 @@ func (d *IngestRequested) Validate() error {
 	if !ValidName(d.Pipeline) {
 		errs = append(errs, fmt.Errorf("pipeline %q is not a valid name", d.Pipeline))
 	}
-	if len(d.RequestID) > 128 {
-		errs = append(errs, errors.New("request_id is longer than 128 bytes"))
-	}
-	for _, r := range d.RequestID {
-		if !unicode.IsPrint(r) {
-			errs = append(errs, errors.New("request_id contains a non-printable character"))
-			break
-		}
-	}
+	errs = append(errs, checkRequestID(d.RequestID)...)
 	return errors.Join(errs...)
 }
 

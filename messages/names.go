@@ -1,9 +1,11 @@
 package messages
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
@@ -37,4 +39,20 @@ func ValidKey(key string) error {
 		}
 	}
 	return nil
+}
+
+// checkRequestID reports what is wrong with a request id: it must be short,
+// printable text (it names a run and travels in rule inputs).
+func checkRequestID(id string) []error {
+	var errs []error
+	if len(id) > 128 {
+		errs = append(errs, errors.New("request_id is longer than 128 bytes"))
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) {
+			errs = append(errs, errors.New("request_id contains a non-printable character"))
+			break
+		}
+	}
+	return errs
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode"
 )
 
 // StreamRecords carries small JSON records of a streaming pipeline (one
@@ -83,15 +82,7 @@ func (d *StreamRecords) Validate() error {
 	if !ValidName(d.Pipeline) {
 		errs = append(errs, fmt.Errorf("pipeline %q is not a valid name", d.Pipeline))
 	}
-	if len(d.RequestID) > 128 {
-		errs = append(errs, errors.New("request_id is longer than 128 bytes"))
-	}
-	for _, r := range d.RequestID {
-		if !unicode.IsPrint(r) {
-			errs = append(errs, errors.New("request_id contains a non-printable character"))
-			break
-		}
-	}
+	errs = append(errs, checkRequestID(d.RequestID)...)
 	if len(d.Records) == 0 {
 		errs = append(errs, errors.New("records is empty"))
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -202,7 +201,7 @@ func (s *Batcher) decode(ctx context.Context, m transport.Held) (*messages.Strea
 	if err != nil {
 		return nil, checker{}, err
 	}
-	if env, err = s.redeem(ctx, env); err != nil {
+	if env, err = worker.Redeem(ctx, s.Lake, env); err != nil {
 		return nil, checker{}, err
 	}
 	d, err := messages.Decode(env)
@@ -222,24 +221,6 @@ func (s *Batcher) decode(ctx context.Context, m transport.Held) (*messages.Strea
 		return nil, checker{}, fmt.Errorf("pipeline %s does not stream (%s has no stream block)", p.Name, p.File)
 	}
 	return sr, c, nil
-}
-
-// redeem reads a claim-checked detail from the lake.
-func (s *Batcher) redeem(ctx context.Context, env messages.Envelope) (messages.Envelope, error) {
-	claim, ok := messages.ClaimOf(env)
-	if !ok {
-		return env, nil
-	}
-	if claim.Bucket != s.Lake.Bucket() || claim.Size > 64<<20 {
-		return env, fmt.Errorf("%w: claim check s3://%s/%s (%d bytes) is not the lake's", messages.ErrMalformed, claim.Bucket, claim.Key, claim.Size)
-	}
-	r, err := s.Lake.Open(ctx, claim.Key)
-	if err != nil {
-		return env, err
-	}
-	defer r.Close()
-	env.Detail, err = io.ReadAll(io.LimitReader(r, claim.Size+1))
-	return env, err
 }
 
 // sealDue seals the batches open for their max_wait, once what failed to

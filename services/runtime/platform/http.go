@@ -1,24 +1,13 @@
 package platform
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/fusiondata/fusion/services/runtime/worker"
 )
-
-// httpEndpoint is the address the process's HTTP server listens on while
-// Run runs.
-type httpEndpoint struct {
-	mu   sync.Mutex
-	addr string
-}
 
 // serveHTTP serves the workers' routes and /healthz on Config.HTTPAddr,
 // when set, until the returned stop is called: one server per process,
@@ -36,45 +25,24 @@ func (p *Platform) serveHTTP(routes []worker.Route) (stop func(), err error) {
 	for _, r := range routes {
 		mux.Handle(r.Pattern, r.Handler)
 	}
-	ln, err := net.Listen("tcp", p.Config.HTTPAddr)
+	addr, shutdown, err := serve(p.Config.HTTPAddr, accessLog(p.Log, mux), p.Log)
 	if err != nil {
 		return nil, fmt.Errorf("FUSION_HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{Handler: accessLog(p.Log, mux), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			p.Log.Error("http server stopped", "error", err.Error())
-		}
-	}()
-	p.http.set(ln.Addr().String())
-	p.Log.Info("http served", "url", "http://"+ln.Addr().String(), "routes", len(routes))
+	p.http.set(addr.String())
+	p.Log.Info("http served", "url", "http://"+addr.String(), "routes", len(routes))
 	return func() {
 		p.http.set("")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := shutdown(); err != nil {
 			p.Log.Warn("http server stopped", "error", err.Error())
 		}
-		<-done
 	}, nil
 }
 
 // HTTPAddr is the address the workers' HTTP endpoints are served on while
 // Run runs (the port chosen when Config.HTTPAddr asks for port 0), ""
 // otherwise.
-func (p *Platform) HTTPAddr() string {
-	p.http.mu.Lock()
-	defer p.http.mu.Unlock()
-	return p.http.addr
-}
-
-func (e *httpEndpoint) set(a string) {
-	e.mu.Lock()
-	e.addr = a
-	e.mu.Unlock()
-}
+func (p *Platform) HTTPAddr() string { return p.http.get() }
 
 // accessLog logs each request at debug level: method, path, status,
 // bytes written and duration.

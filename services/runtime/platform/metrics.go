@@ -1,7 +1,8 @@
 package platform
 
 import (
-	"sync"
+	"fmt"
+	"net/http"
 
 	"github.com/fusiondata/fusion/services/runtime/telemetry"
 	"github.com/fusiondata/fusion/services/runtime/transport"
@@ -12,9 +13,7 @@ import (
 // runs, the address it is served on.
 type metricsEndpoint struct {
 	prom *telemetry.Prometheus // nil when Config.MetricsAddr is empty
-
-	mu   sync.Mutex
-	addr string
+	boundAddr
 }
 
 // openMetrics gives the workers a Prometheus exporter as their meter
@@ -41,14 +40,16 @@ func (p *Platform) serveMetrics() (stop func(), err error) {
 	if p.metrics.prom == nil {
 		return func() {}, nil
 	}
-	addr, shutdown, err := telemetry.ServeMetrics(p.Config.MetricsAddr, p.metrics.prom.Handler)
+	mux := http.NewServeMux()
+	mux.Handle(telemetry.MetricsPath, p.metrics.prom.Handler)
+	addr, shutdown, err := serve(p.Config.MetricsAddr, mux, p.Log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	p.metrics.setAddr(addr.String())
+	p.metrics.set(addr.String())
 	p.Log.Info("metrics served", "url", "http://"+addr.String()+telemetry.MetricsPath)
 	return func() {
-		p.metrics.setAddr("")
+		p.metrics.set("")
 		if err := shutdown(); err != nil {
 			p.Log.Warn("metrics server stopped", "error", err.Error())
 		}
@@ -57,17 +58,7 @@ func (p *Platform) serveMetrics() (stop func(), err error) {
 
 // MetricsAddr is the address /metrics is served on while Run runs (the
 // port chosen when Config.MetricsAddr asks for port 0), "" otherwise.
-func (p *Platform) MetricsAddr() string {
-	p.metrics.mu.Lock()
-	defer p.metrics.mu.Unlock()
-	return p.metrics.addr
-}
-
-func (m *metricsEndpoint) setAddr(a string) {
-	m.mu.Lock()
-	m.addr = a
-	m.mu.Unlock()
-}
+func (p *Platform) MetricsAddr() string { return p.metrics.get() }
 
 // queueStats reports the depth of the tier's queues for the queue gauges:
 // SQS's counts on AWS, read at most every Config.MetricsQueuePoll; the

@@ -59,7 +59,7 @@ type Platform struct {
 	// Open sets a Prometheus exporter when Config.MetricsAddr is set.
 	Meter   metric.MeterProvider
 	metrics metricsEndpoint // metrics.go
-	http    httpEndpoint    // http.go: the workers' HTTP endpoints
+	http    boundAddr       // http.go: the workers' HTTP endpoints
 
 	broker *inproc.Broker  // embedded tier
 	local  *fslake.Lake    // embedded tier: the lake directory, watched for landed files

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -58,29 +56,3 @@ func NewPrometheus() (*Prometheus, error) {
 
 // Shutdown stops the provider; its instruments record nothing after.
 func (p *Prometheus) Shutdown() error { return p.Provider.Shutdown(context.Background()) }
-
-// ServeMetrics serves h at MetricsPath on addr (host:port; port 0 picks a
-// free one) until stop is called, and returns the address it listens on.
-// It fails at once when the address cannot be listened on.
-func ServeMetrics(addr string, h http.Handler) (bound net.Addr, stop func() error, err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(MetricsPath, h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln) // returns http.ErrServerClosed once stopped
-	}()
-	stop = func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := srv.Shutdown(ctx)
-		<-done
-		return err
-	}
-	return ln.Addr(), stop, nil
-}

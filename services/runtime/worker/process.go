@@ -50,7 +50,7 @@ func (r *Runtime) processEvent(ctx context.Context, w *Worker, msg *message.Mess
 	if !ok {
 		return r.deadLetter(ctx, w.Name, msg, fmt.Errorf("%w: worker %s does not consume %q", messages.ErrUnknownType, w.Name, env.DetailType), nil)
 	}
-	env, err := r.redeem(ctx, env)
+	env, err := Redeem(ctx, r.deps.Lake, env)
 	if err != nil {
 		if IsPermanent(err) {
 			return r.deadLetter(ctx, w.Name, msg, err, nil)
@@ -361,19 +361,22 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// redeem replaces a claim-checked detail with the one stored in the lake.
-func (r *Runtime) redeem(ctx context.Context, env messages.Envelope) (messages.Envelope, error) {
+// Redeem replaces a claim-checked detail with the one stored in the lake
+// l; an envelope without a claim check is returned as it is. A claim check
+// that points outside the lake, to an object too large or gone is a
+// Permanent error.
+func Redeem(ctx context.Context, l lake.Lake, env messages.Envelope) (messages.Envelope, error) {
 	claim, ok := messages.ClaimOf(env)
 	if !ok {
 		return env, nil
 	}
-	if r.deps.Lake == nil || claim.Bucket != r.deps.Lake.Bucket() {
+	if l == nil || claim.Bucket != l.Bucket() {
 		return env, Permanent(fmt.Errorf("%w: claim check points outside the lake (s3://%s/%s)", messages.ErrMalformed, claim.Bucket, claim.Key))
 	}
 	if claim.Size > 64<<20 {
 		return env, Permanent(fmt.Errorf("%w: claim-checked detail of %d bytes", messages.ErrTooLarge, claim.Size))
 	}
-	body, err := r.deps.Lake.Open(ctx, claim.Key)
+	body, err := l.Open(ctx, claim.Key)
 	if err != nil {
 		if errors.Is(err, lake.ErrNotFound) {
 			return env, Permanent(err)

@@ -26,17 +26,7 @@ func (w *Warehouse) Exec(ctx context.Context, statement string) (int64, error) {
 		return 0, err
 	}
 	defer db.Close() // checkpoints
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, statement)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return n, tx.Commit()
+	return warehouse.ExecSQL(ctx, db, statement)
 }
 
 // TableExists looks the table or view up in the catalog (main schema
@@ -56,14 +46,9 @@ func (w *Warehouse) TableExists(ctx context.Context, table string) (bool, error)
 
 // HasRows reads whether a row of the table matches where.
 func (w *Warehouse) HasRows(ctx context.Context, table, where string) (bool, error) {
-	found := false
-	err := w.read(ctx, func(db *sql.DB) error {
-		var one int
-		err := db.QueryRowContext(ctx, warehouse.ExistsQuery(engine.QuoteQualified(table), where)).Scan(&one)
-		found = err == nil
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
+	var found bool
+	err := w.read(ctx, func(db *sql.DB) (err error) {
+		found, err = warehouse.HasRowsSQL(ctx, db, engine.QuoteQualified(table), where)
 		return err
 	})
 	return found, err

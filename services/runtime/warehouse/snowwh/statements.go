@@ -2,8 +2,6 @@ package snowwh
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
@@ -17,17 +15,7 @@ var (
 // Exec runs one statement in a transaction. Unqualified names resolve in
 // the DSN's schema.
 func (w *Warehouse) Exec(ctx context.Context, statement string) (int64, error) {
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, statement)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return n, tx.Commit()
+	return warehouse.ExecSQL(ctx, w.db, statement)
 }
 
 // TableExists looks the table or view up in its database's
@@ -49,10 +37,5 @@ func (w *Warehouse) HasRows(ctx context.Context, table, where string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	var one int
-	err = w.db.QueryRowContext(ctx, warehouse.ExistsQuery(t.String(), where)).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
+	return warehouse.HasRowsSQL(ctx, w.db, t.String(), where)
 }
