@@ -11,3 +11,4 @@ trap 'rm -rf "$tmp"' EXIT
 go run ./services/fusion sample -o "$tmp/customers.csv"
 "$python" scripts/models/train.py "$tmp/customers.csv" deploy/pipelines/churn.yaml deploy/models services/inference/model/testdata
 "$python" scripts/models/xgb_fixtures.py services/inference/model/testdata/xgboost
+"$python" scripts/models/lgb_fixtures.py services/inference/model/testdata/lightgbm

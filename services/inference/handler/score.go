@@ -234,28 +234,31 @@ func (r *scoredReader) scoreSlice(q string) error {
 	return nil
 }
 
-// score appends a score column to a record's key columns.
+// score appends a score column to a record's key columns. The model gets
+// the feature columns whole (model.PredictBatch), nulls as NaN.
 func (r *scoredReader) score(rec arrow.Record) arrow.Record {
 	nk, nf := len(r.job.keys), len(r.job.features)
 	n := int(rec.NumRows())
-	features := make([]*array.Float64, nf)
+	features := make([][]float64, nf)
 	for j := range features {
-		features[j] = rec.Column(nk + j).(*array.Float64)
-	}
-	b := array.NewFloat64Builder(memory.DefaultAllocator)
-	defer b.Release()
-	b.Reserve(n)
-	row := make([]float64, nf)
-	for i := 0; i < n; i++ {
-		for j, col := range features {
-			if col.IsNull(i) {
-				row[j] = math.NaN()
-			} else {
-				row[j] = col.Value(i)
+		col := rec.Column(nk + j).(*array.Float64)
+		values := col.Float64Values()
+		if col.NullN() > 0 {
+			// A null's value slot holds whatever the writer left there.
+			values = append([]float64(nil), values...)
+			for i := range values {
+				if col.IsNull(i) {
+					values[i] = math.NaN()
+				}
 			}
 		}
-		b.UnsafeAppend(r.job.model.Predict(row))
+		features[j] = values
 	}
+	out := make([]float64, n)
+	model.PredictBatch(r.job.model, features, out)
+	b := array.NewFloat64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues(out, nil)
 	scores := b.NewArray()
 	defer scores.Release()
 	cols := make([]arrow.Array, 0, nk+1)

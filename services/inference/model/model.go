@@ -1,7 +1,8 @@
 // Package model loads registered models and scores feature rows with them:
-// LightGBM text models (through github.com/dmitryikh/leaves) and XGBoost
-// JSON models (evaluated here, tree by tree, since leaves reads only
-// XGBoost's binary format). Scores match the reference libraries' own
+// LightGBM text models (compiled here into flat branch-free trees, checked
+// against github.com/dmitryikh/leaves, which scores what they do not
+// handle) and XGBoost JSON models (evaluated here, tree by tree, since
+// leaves reads only XGBoost's binary format). Scores match the reference libraries' own
 // predictions within 1e-6 (see the parity tests).
 package model
 
@@ -67,6 +68,34 @@ type Predictor interface {
 	// value. It is safe for concurrent use: the engine calls it from
 	// several threads at once.
 	Predict(row []float64) float64
+}
+
+// BatchPredictor is a Predictor that also scores many rows in one call,
+// faster than row by row.
+type BatchPredictor interface {
+	Predictor
+	// PredictBatch scores len(out) rows given column by column: row i's
+	// feature j is cols[j][i], NaN for a missing value. cols holds
+	// NumFeatures() columns of at least len(out) values. out[i] is
+	// exactly Predict(row i). It is safe for concurrent use.
+	PredictBatch(cols [][]float64, out []float64)
+}
+
+// PredictBatch scores len(out) rows given column by column (as
+// BatchPredictor's), with p's PredictBatch when it has one, else row by
+// row.
+func PredictBatch(p Predictor, cols [][]float64, out []float64) {
+	if bp, ok := p.(BatchPredictor); ok {
+		bp.PredictBatch(cols, out)
+		return
+	}
+	row := make([]float64, len(cols))
+	for i := range out {
+		for j, c := range cols {
+			row[j] = c[i]
+		}
+		out[i] = p.Predict(row)
+	}
 }
 
 // Load reads a model in the given format and checks it takes the declared

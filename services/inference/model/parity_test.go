@@ -18,7 +18,7 @@ const tolerance = 1e-6
 
 // readFixture reads a CSV of features (and reference columns); empty cells
 // are missing values (NaN).
-func readFixture(t *testing.T, path string) (header []string, rows [][]float64) {
+func readFixture(t testing.TB, path string) (header []string, rows [][]float64) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
