@@ -28,6 +28,9 @@ type Warehouse struct {
 	path string
 	opts Options
 	mu   *sync.RWMutex // the file's lock within the process (filelock.go)
+
+	checkMu sync.Mutex
+	check   *sql.DB // checks the files before a load (precheck.go)
 }
 
 // Options tune the warehouse.
@@ -64,7 +67,16 @@ func New(path string, opts Options) *Warehouse {
 
 func (w *Warehouse) Kind() string { return "duckdb" }
 
-func (w *Warehouse) Close() error { return nil }
+func (w *Warehouse) Close() error {
+	w.checkMu.Lock()
+	defer w.checkMu.Unlock()
+	if w.check == nil {
+		return nil
+	}
+	err := w.check.Close()
+	w.check = nil
+	return err
+}
 
 // open opens the file, waiting while another process holds its lock.
 func (w *Warehouse) open(ctx context.Context, readOnly bool) (*sql.DB, error) {
@@ -113,6 +125,9 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	if err := req.Check(); err != nil {
 		return warehouse.Result{}, err
 	}
+	if err := w.checkKeys(ctx, req); err != nil {
+		return warehouse.Result{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	db, err := w.open(ctx, false)
@@ -158,7 +173,11 @@ func (w *Warehouse) Load(ctx context.Context, req warehouse.LoadRequest) (wareho
 	if err != nil {
 		return warehouse.Result{}, err
 	}
-	if err := warehouse.Validate(ctx, tx, req, plan); err != nil {
+	var nullKeys []string // repeated keys were checked before (precheck.go)
+	if req.Mode == pipeline.ModeMerge {
+		nullKeys = req.Keys
+	}
+	if err := warehouse.CheckValues(ctx, tx, req.Files, plan.Checks, nullKeys); err != nil {
 		return warehouse.Result{}, err
 	}
 	// The Parquet files are the staging area: DuckDB reads them in place.
