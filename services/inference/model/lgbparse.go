@@ -97,24 +97,20 @@ func (s lgbSection) int(key string) (int, error) {
 // floats reads a space-separated list of want numbers (strconv reads
 // LightGBM's %.17g exactly, inf and nan included).
 func (s lgbSection) floats(key string, want int) ([]float64, error) {
-	v, err := s.str(key)
-	if err != nil {
-		return nil, err
-	}
-	parts := strings.Fields(v)
-	if len(parts) != want {
-		return nil, s.errorf(key, "%d values, want %d", len(parts), want)
-	}
-	out := make([]float64, want)
-	for i, p := range parts {
-		if out[i], err = strconv.ParseFloat(p, 64); err != nil {
-			return nil, s.errorf(key, "value %d: not a number: %q", i, p)
-		}
-	}
-	return out, nil
+	return lgbList(s, key, want, "a number", func(p string) (float64, error) { return strconv.ParseFloat(p, 64) })
 }
 
+// ints reads a space-separated list of want 32-bit integers.
 func (s lgbSection) ints(key string, want int) ([]int, error) {
+	return lgbList(s, key, want, "an integer", func(p string) (int, error) {
+		n, err := strconv.ParseInt(p, 10, 32)
+		return int(n), err
+	})
+}
+
+// lgbList reads a space-separated list of want values with parse, naming
+// the key and the value's place when one is bad.
+func lgbList[T any](s lgbSection, key string, want int, what string, parse func(string) (T, error)) ([]T, error) {
 	v, err := s.str(key)
 	if err != nil {
 		return nil, err
@@ -123,13 +119,11 @@ func (s lgbSection) ints(key string, want int) ([]int, error) {
 	if len(parts) != want {
 		return nil, s.errorf(key, "%d values, want %d", len(parts), want)
 	}
-	out := make([]int, want)
+	out := make([]T, want)
 	for i, p := range parts {
-		n, err := strconv.ParseInt(p, 10, 32)
-		if err != nil {
-			return nil, s.errorf(key, "value %d: not an integer: %q", i, p)
+		if out[i], err = parse(p); err != nil {
+			return nil, s.errorf(key, "value %d: not %s: %q", i, what, p)
 		}
-		out[i] = int(n)
 	}
 	return out, nil
 }
