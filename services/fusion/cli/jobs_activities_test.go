@@ -309,10 +309,7 @@ activities:
 func TestJobsCopiesAndShell(t *testing.T) {
 	pg, schema, dsn := pgSchema(t)
 	ctx := context.Background()
-	if _, err := pg.Exec(ctx, "CREATE TABLE "+schema+`.accounts (id int PRIMARY KEY, name text, balance numeric(10,2), opened date);
-		INSERT INTO `+schema+`.accounts VALUES (1, 'ann', 50.5, '2026-01-02'), (2, 'bo', 150, NULL), (3, 'cy', 1000.25, '2026-03-04')`); err != nil {
-		t.Fatal(err)
-	}
+	createAccounts(t, pg, schema)
 	out := t.TempDir()
 	p := activitiesHome(t, map[string]string{"copies.yaml": strings.ReplaceAll(copies, "OUT", out)},
 		map[string]string{"reporting": dsn, "crm": dsn}, true)
@@ -360,22 +357,46 @@ func TestJobsCopiesAndShell(t *testing.T) {
 
 	// Postgres to the lake: the table, and the query's rows, as Parquet.
 	lakeDir := filepath.Join(p.Config.Home, "lake", "exports", "accounts", r.ID)
-	if got := query(t, p.Config.Home, "SELECT id, name, balance, opened FROM read_parquet('"+filepath.Join(lakeDir, "accounts.parquet")+"') ORDER BY id"); fmt.Sprint(got) != "[[1 ann 50.50 2026-01-02] [2 bo 150.00 ] [3 cy 1000.25 2026-03-04]]" {
-		t.Errorf("accounts.parquet: %v", got)
-	}
-	if got := query(t, p.Config.Home, "SELECT typeof(balance), typeof(opened) FROM read_parquet('"+filepath.Join(lakeDir, "accounts.parquet")+"') LIMIT 1"); fmt.Sprint(got) != "[[DECIMAL(10,2) DATE]]" {
-		t.Errorf("accounts.parquet types: %v", got)
-	}
-	if got := query(t, p.Config.Home, "SELECT id, name, balance FROM read_parquet('"+filepath.Join(lakeDir, "big.parquet")+"') ORDER BY id"); fmt.Sprint(got) != "[[2 BO 150.00] [3 CY 1000.25]]" {
-		t.Errorf("big.parquet: %v", got)
-	}
+	checkAccountExports(t, p.Config.Home, filepath.Join(lakeDir, "accounts.parquet"), filepath.Join(lakeDir, "big.parquet"))
 
 	// The shell activity had the curated dataset's local file and its URI.
 	curated := filepath.Join(p.Config.Home, "lake", "curated", "copies", r.ID, "part-0.parquet")
-	if got := query(t, p.Config.Home, "SELECT count(*), sum(doubled) FROM read_parquet('"+filepath.Join(out, r.ID+".parquet")+"')"); fmt.Sprint(got) != "[[3 29]]" {
-		t.Errorf("the dataset the command copied holds %v", got)
-	}
+	checkShellCopy(t, p.Config.Home, out, r.ID)
 	if uri, _ := os.ReadFile(filepath.Join(out, r.ID+".uri")); strings.TrimSpace(string(uri)) != "file://"+curated {
 		t.Errorf("FUSION_DATASET_URI %q, want file://%s", uri, curated)
+	}
+}
+
+// createAccounts fills schema.accounts, the table the copy activities
+// export from Postgres.
+func createAccounts(t *testing.T, pg *pgx.Conn, schema string) {
+	t.Helper()
+	if _, err := pg.Exec(context.Background(), "CREATE TABLE "+schema+`.accounts (id int PRIMARY KEY, name text, balance numeric(10,2), opened date);
+		INSERT INTO `+schema+`.accounts VALUES (1, 'ann', 50.5, '2026-01-02'), (2, 'bo', 150, NULL), (3, 'cy', 1000.25, '2026-03-04')`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkAccountExports checks the Parquet files exported from accounts:
+// the whole table with its types, and the big accounts query.
+func checkAccountExports(t *testing.T, home, accounts, big string) {
+	t.Helper()
+	if got := query(t, home, "SELECT id, name, balance, opened FROM read_parquet('"+accounts+"') ORDER BY id"); fmt.Sprint(got) != "[[1 ann 50.50 2026-01-02] [2 bo 150.00 ] [3 cy 1000.25 2026-03-04]]" {
+		t.Errorf("accounts.parquet: %v", got)
+	}
+	if got := query(t, home, "SELECT typeof(balance), typeof(opened) FROM read_parquet('"+accounts+"') LIMIT 1"); fmt.Sprint(got) != "[[DECIMAL(10,2) DATE]]" {
+		t.Errorf("accounts.parquet types: %v", got)
+	}
+	if got := query(t, home, "SELECT id, name, balance FROM read_parquet('"+big+"') ORDER BY id"); fmt.Sprint(got) != "[[2 BO 150.00] [3 CY 1000.25]]" {
+		t.Errorf("big.parquet: %v", got)
+	}
+}
+
+// checkShellCopy checks the curated dataset the shell activity copied
+// into out.
+func checkShellCopy(t *testing.T, home, out, runID string) {
+	t.Helper()
+	if got := query(t, home, "SELECT count(*), sum(doubled) FROM read_parquet('"+filepath.Join(out, runID+".parquet")+"')"); fmt.Sprint(got) != "[[3 29]]" {
+		t.Errorf("the dataset the command copied holds %v", got)
 	}
 }

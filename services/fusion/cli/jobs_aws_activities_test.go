@@ -361,11 +361,7 @@ activities:
 // gets its dataset downloaded from S3, with its s3:// URI.
 func TestJobsAWSCopyFromPostgres(t *testing.T) {
 	pg, schema, dsn := pgSchema(t)
-	ctx := context.Background()
-	if _, err := pg.Exec(ctx, "CREATE TABLE "+schema+`.accounts (id int PRIMARY KEY, name text, balance numeric(10,2), opened date);
-		INSERT INTO `+schema+`.accounts VALUES (1, 'ann', 50.5, '2026-01-02'), (2, 'bo', 150, NULL), (3, 'cy', 1000.25, '2026-03-04')`); err != nil {
-		t.Fatal(err)
-	}
+	createAccounts(t, pg, schema)
 	c := awstest.Clients(t)
 	prefix, home, out := awstest.Name("f"), t.TempDir(), t.TempDir()
 	bucket := prefix + "-lake"
@@ -381,21 +377,10 @@ func TestJobsAWSCopyFromPostgres(t *testing.T) {
 	if keys := s3Keys(t, c, bucket, dir); fmt.Sprint(keys) != fmt.Sprintf("[%saccounts.parquet %sbig.parquet]", dir, dir) {
 		t.Fatalf("exports in S3: %v", keys)
 	}
-	accounts := s3File(t, c, bucket, dir+"accounts.parquet")
-	if got := query(t, home, "SELECT id, name, balance, opened FROM read_parquet('"+accounts+"') ORDER BY id"); fmt.Sprint(got) != "[[1 ann 50.50 2026-01-02] [2 bo 150.00 ] [3 cy 1000.25 2026-03-04]]" {
-		t.Errorf("accounts.parquet: %v", got)
-	}
-	if got := query(t, home, "SELECT typeof(balance), typeof(opened) FROM read_parquet('"+accounts+"') LIMIT 1"); fmt.Sprint(got) != "[[DECIMAL(10,2) DATE]]" {
-		t.Errorf("accounts.parquet types: %v", got)
-	}
-	if got := query(t, home, "SELECT id, name, balance FROM read_parquet('"+s3File(t, c, bucket, dir+"big.parquet")+"') ORDER BY id"); fmt.Sprint(got) != "[[2 BO 150.00] [3 CY 1000.25]]" {
-		t.Errorf("big.parquet: %v", got)
-	}
+	checkAccountExports(t, home, s3File(t, c, bucket, dir+"accounts.parquet"), s3File(t, c, bucket, dir+"big.parquet"))
 
 	// The shell activity had the curated dataset downloaded from S3.
-	if got := query(t, home, "SELECT count(*), sum(doubled) FROM read_parquet('"+filepath.Join(out, r.ID+".parquet")+"')"); fmt.Sprint(got) != "[[3 29]]" {
-		t.Errorf("the dataset the command copied holds %v", got)
-	}
+	checkShellCopy(t, home, out, r.ID)
 	curated := s3Keys(t, c, bucket, "curated/pgexport/"+r.ID+"/")
 	uri, _ := os.ReadFile(filepath.Join(out, r.ID+".uri"))
 	if len(curated) != 1 || strings.TrimSpace(string(uri)) != "s3://"+bucket+"/"+curated[0] {

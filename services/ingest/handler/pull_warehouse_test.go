@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/fusiondata/fusion/messages"
 	"github.com/fusiondata/fusion/services/runtime/catalog"
-	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/warehouse/warehousetest"
 	"github.com/fusiondata/fusion/services/runtime/worker"
 	"github.com/fusiondata/fusion/services/runtime/worker/workertest"
@@ -52,13 +50,8 @@ func (f *pgFixture) exec(sql string, args ...any) {
 	}
 }
 
-// pgStack is an embedded stack whose "crm" connection is the test database.
-type pgStack struct {
-	*workertest.Stack
-	w *worker.Worker
-}
-
-func newPGStack(t *testing.T, pipelines map[string]string) *pgStack {
+// newPGStack is an ingest stack whose "crm" connection is the test database.
+func newPGStack(t *testing.T, pipelines map[string]string) *ingestStack {
 	t.Helper()
 	s := workertest.New(t, pipelines)
 	s.Deps.Connections = map[string]string{"crm": warehousetest.PostgresDSN(t), "warehouse": "snowflake://x:y@acct/db/schema"}
@@ -66,54 +59,10 @@ func newPGStack(t *testing.T, pipelines map[string]string) *pgStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pgStack{Stack: s, w: w}
+	return &ingestStack{Stack: s, w: w, at: time.Date(2026, 11, 21, 15, 16, 0, 0, time.UTC)}
 }
 
-// request handles an ingest request the way the runtime does: the run is
-// derived from the event, so the same request twice is the same run.
-func (s *pgStack) request(t *testing.T, pipelineName, requestID string) (*messages.DatasetIngested, messages.RunRef, error) {
-	t.Helper()
-	rq := &messages.IngestRequested{Pipeline: pipelineName, RequestID: requestID}
-	env, err := messages.New(rq, time.Date(2026, 11, 21, 15, 16, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.Deps.Pipelines.Get(pipelineName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	step, ok := p.StepFor(pipeline.WorkerIngest, messages.TypeIngestRequested)
-	if !ok {
-		t.Fatalf("%s does not start on requests", pipelineName)
-	}
-	run := rq.StartRun(env)
-	out, err := s.w.Handlers[messages.TypeIngestRequested](context.Background(),
-		&worker.Input{Event: env, Detail: rq, Run: run, Pipeline: p, Step: step, Attempt: 1})
-	if err != nil {
-		return nil, run, err
-	}
-	ev := out.Events[0].(*messages.DatasetIngested)
-	if err := ev.Validate(); err != nil {
-		t.Fatalf("invalid event: %v", err)
-	}
-	if out.RowsOut != ev.Dataset.Rows {
-		t.Errorf("output counts %d rows, the dataset %d", out.RowsOut, ev.Dataset.Rows)
-	}
-	return ev, run, nil
-}
-
-// rows reads a pulled dataset back as sorted "a|b|c" lines.
-func (s *pgStack) rows(t *testing.T, ev *messages.DatasetIngested, cols string) []string {
-	t.Helper()
-	var out []string
-	for _, r := range s.Query(t, fmt.Sprintf("SELECT %s FROM read_parquet('%s')", cols, s.Path(t, ev.Dataset.Objects[0]))) {
-		out = append(out, strings.Join(r, "|"))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (s *pgStack) bookmark(t *testing.T, p, source string) string {
+func (s *ingestStack) bookmark(t *testing.T, p, source string) string {
 	t.Helper()
 	b, err := s.Store.Bookmark(context.Background(), p, source)
 	if err != nil {

@@ -27,22 +27,24 @@ source:
 transform: {sql: SELECT * FROM input}
 `
 
-type snapStack struct {
+// ingestStack is an embedded stack with the ingest worker on it.
+type ingestStack struct {
 	*workertest.Stack
-	w *worker.Worker
+	w  *worker.Worker
+	at time.Time // when requests are sent
 }
 
-func newSnapStack(t *testing.T, pipelines map[string]string) *snapStack {
+func newIngestStack(t *testing.T, pipelines map[string]string) *ingestStack {
 	t.Helper()
 	s := workertest.New(t, pipelines)
 	w, err := New(s.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &snapStack{Stack: s, w: w}
+	return &ingestStack{Stack: s, w: w, at: time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)}
 }
 
-func (s *snapStack) put(t *testing.T, key, body string) {
+func (s *ingestStack) put(t *testing.T, key, body string) {
 	t.Helper()
 	if _, err := s.Lake.Put(context.Background(), key, strings.NewReader(body)); err != nil {
 		t.Fatal(err)
@@ -51,10 +53,10 @@ func (s *snapStack) put(t *testing.T, key, body string) {
 
 // request handles an ingest request as the runtime does: the run derives
 // from the request, so the same request twice is the same run.
-func (s *snapStack) request(t *testing.T, pipelineName, requestID string) (*messages.DatasetIngested, messages.RunRef, error) {
+func (s *ingestStack) request(t *testing.T, pipelineName, requestID string) (*messages.DatasetIngested, messages.RunRef, error) {
 	t.Helper()
 	rq := &messages.IngestRequested{Pipeline: pipelineName, RequestID: requestID}
-	env, err := messages.New(rq, time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC))
+	env, err := messages.New(rq, s.at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,8 @@ func (s *snapStack) request(t *testing.T, pipelineName, requestID string) (*mess
 	return ev, run, nil
 }
 
-func (s *snapStack) rows(t *testing.T, ev *messages.DatasetIngested, cols string) []string {
+// rows reads an ingested dataset back as sorted "a|b|c" lines.
+func (s *ingestStack) rows(t *testing.T, ev *messages.DatasetIngested, cols string) []string {
 	t.Helper()
 	var out []string
 	for _, r := range s.Query(t, fmt.Sprintf("SELECT %s FROM read_parquet('%s')", cols, s.Path(t, ev.Dataset.Objects[0]))) {
@@ -93,7 +96,7 @@ func (s *snapStack) rows(t *testing.T, ev *messages.DatasetIngested, cols string
 }
 
 func TestSnapshotReadsEveryObjectAsOneDataset(t *testing.T) {
-	s := newSnapStack(t, map[string]string{"sales.yaml": salesSnapshot})
+	s := newIngestStack(t, map[string]string{"sales.yaml": salesSnapshot})
 	a := "day,store,amount\n2026-11-20,paris,10.5\n2026-11-20,lyon,3\n"
 	b := "day,store,amount\n2026-11-21,paris,1\n"
 	s.put(t, "incoming/sales/a.csv", a)
@@ -137,7 +140,7 @@ func TestSnapshotReadsEveryObjectAsOneDataset(t *testing.T) {
 // A redelivery reads the list and the copies its first delivery fixed:
 // objects landed or changed since do not change the run's dataset.
 func TestSnapshotRedeliveryReadsTheSameObjects(t *testing.T) {
-	s := newSnapStack(t, map[string]string{"sales.yaml": salesSnapshot})
+	s := newIngestStack(t, map[string]string{"sales.yaml": salesSnapshot})
 	s.put(t, "incoming/sales/a.csv", "day,store,amount\n2026-11-20,paris,10\n")
 	first, run, err := s.request(t, "sales", "schedule:2026-11-21T02:00:00Z")
 	if err != nil {
@@ -166,7 +169,7 @@ func TestSnapshotRedeliveryReadsTheSameObjects(t *testing.T) {
 }
 
 func TestSnapshotOfAnEmptyPrefixFails(t *testing.T) {
-	s := newSnapStack(t, map[string]string{"sales.yaml": salesSnapshot})
+	s := newIngestStack(t, map[string]string{"sales.yaml": salesSnapshot})
 	s.put(t, "incoming/sales/_SUCCESS", "")
 	_, _, err := s.request(t, "sales", "r1")
 	if err == nil || !worker.IsPermanent(err) || !strings.Contains(err.Error(), "no objects under incoming/sales/") {
@@ -179,7 +182,7 @@ func TestSnapshotOfAnEmptyPrefixFails(t *testing.T) {
 // copy goes to quarantine.
 func TestSnapshotInferredSchemaHoldsForEveryObject(t *testing.T) {
 	def := "name: sales\nsource: {prefix: incoming/sales/}\ntransform: {sql: SELECT * FROM input}\n"
-	s := newSnapStack(t, map[string]string{"sales.yaml": def})
+	s := newIngestStack(t, map[string]string{"sales.yaml": def})
 	s.put(t, "incoming/sales/a.csv", "store,qty\nparis,1\nlyon,2\n")
 	s.put(t, "incoming/sales/b.csv", "store,qty\nnice,3\nlille,x\n")
 	_, run, err := s.request(t, "sales", "r1")
@@ -205,7 +208,7 @@ func TestSnapshotInferredSchemaHoldsForEveryObject(t *testing.T) {
 // the same rows.
 func TestSnapshotOfTheRawZoneReadsInPlace(t *testing.T) {
 	def := "name: clicks\nsource: {prefix: raw/clicks/, format: jsonl}\ntransform: {sql: SELECT * FROM input}\n"
-	s := newSnapStack(t, map[string]string{"clicks.yaml": def})
+	s := newIngestStack(t, map[string]string{"clicks.yaml": def})
 	s.put(t, "raw/clicks/20261120-100000-aaaaaa/b1.jsonl", "{\"user\":\"u1\",\"n\":1}\n{\"user\":\"u2\",\"n\":2}\n")
 	s.put(t, "raw/clicks/20261120-100000-aaaaaa/b1.parquet", "PAR1 not json")
 	s.put(t, "raw/clicks/20261120-110000-bbbbbb/b2.jsonl", "{\"user\":\"u3\",\"n\":3}\n")
