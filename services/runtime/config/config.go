@@ -32,11 +32,16 @@ type Config struct {
 	// Retries is how often a step retries a transient failure (0-10).
 	// FUSION_RETRIES, default 3.
 	Retries int
-	// EngineThreads and EngineMemory bound the DuckDB engine.
-	// FUSION_ENGINE_THREADS (default: one per CPU), FUSION_ENGINE_MEMORY (default 256MB for each DuckDB
-	// instance, the engine and the warehouse; they spill to <home>/tmp beyond it).
+	// EngineThreads and EngineMemory bound the DuckDB engine that runs
+	// every step's SQL and a load's file checks: FUSION_ENGINE_THREADS
+	// (default: one per CPU), FUSION_ENGINE_MEMORY (default 128MB; it
+	// spills to <home>/tmp beyond it).
 	EngineThreads int
 	EngineMemory  string
+	// WarehouseMemory bounds the DuckDB warehouse file's DuckDB, for loads
+	// and queries: FUSION_WAREHOUSE_MEMORY, default 64MB. A load streams
+	// rows into storage; more memory would only cache pages.
+	WarehouseMemory string
 	// LandingPoll is how often the embedded lake looks for landed files.
 	// FUSION_LANDING_POLL, default 250ms.
 	LandingPoll time.Duration
@@ -150,6 +155,7 @@ func FromEnv(environ []string) (Config, error) {
 	c.Concurrency = atoi("FUSION_CONCURRENCY")
 	c.EngineThreads = atoi("FUSION_ENGINE_THREADS")
 	c.EngineMemory = get("FUSION_ENGINE_MEMORY")
+	c.WarehouseMemory = get("FUSION_WAREHOUSE_MEMORY")
 	c.Retries = -1
 	if v := get("FUSION_RETRIES"); v != "" {
 		c.Retries = atoi("FUSION_RETRIES")
@@ -234,7 +240,10 @@ func (c *Config) SetDefaults() {
 		c.Retries = 3
 	}
 	if c.EngineMemory == "" {
-		c.EngineMemory = "256MB"
+		c.EngineMemory = "128MB"
+	}
+	if c.WarehouseMemory == "" {
+		c.WarehouseMemory = "64MB"
 	}
 	if c.LandingPoll == 0 {
 		c.LandingPoll = 250 * time.Millisecond

@@ -87,12 +87,15 @@ func (e *Engine) TempDir() string { return e.cfg.TempDir }
 // are invisible to other steps. Close it when done.
 func (e *Engine) Conn(ctx context.Context) (*sql.Conn, error) { return e.db.Conn(ctx) }
 
+// DB is the engine's whole pool, for code that holds on to a *sql.DB (a
+// warehouse's file checks); steps use Conn.
+func (e *Engine) DB() *sql.DB { return e.db }
+
 // Close shuts DuckDB down.
 func (e *Engine) Close() error { return e.db.Close() }
 
-// ParquetOptions is how every Parquet file in the lake is written: zstd at
-// its fastest level compresses about as well as the default level (half
-// the size of snappy) and writes about as fast as snappy.
+// ParquetOptions is how every Parquet file in the lake is written: snappy,
+// the codec every Parquet reader takes (Snowflake's COPY among them).
 const ParquetOptions = "FORMAT parquet, COMPRESSION snappy"
 
 // CopyToParquet writes the result of query to a Parquet file at path and

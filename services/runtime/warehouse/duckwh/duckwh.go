@@ -30,7 +30,7 @@ type Warehouse struct {
 	mu   *sync.RWMutex // the file's lock within the process (filelock.go)
 
 	checkMu sync.Mutex
-	check   *sql.DB // checks the files before a load (precheck.go)
+	check   *warehouse.Checker // checks the files before a load (precheck.go)
 }
 
 // Options tune the warehouse.
@@ -41,6 +41,10 @@ type Options struct {
 	// MemoryLimit bounds DuckDB's memory, e.g. "1GB"; "" is DuckDB's
 	// default (80% of RAM).
 	MemoryLimit string
+	// Checker, when set, is the in-memory DuckDB a merge's files are
+	// checked with before the load: the process's engine, so that the
+	// check shares its memory limit. nil opens a private one.
+	Checker *sql.DB
 	// Threads DuckDB uses for a load; default 1. Loads write compressed
 	// storage, which a second thread speeds up by little at a high CPU
 	// cost, and loads run beside the other steps.

@@ -2,15 +2,14 @@ package duckwh
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
 	"github.com/fusiondata/fusion/services/runtime/warehouse"
 )
 
 // checkKeys refuses a merge whose files repeat a key. The check reads only
-// the files, so it runs on an in-memory DuckDB of the Warehouse's own
-// before the load takes the file: a load waiting behind another one does
+// the files, so it runs on an in-memory DuckDB (Options.Checker or the
+// Warehouse's own) before the load takes the file: a load waiting behind another one does
 // it meanwhile, and the file is held only for the writing.
 func (w *Warehouse) checkKeys(ctx context.Context, req warehouse.LoadRequest) error {
 	if req.Mode != pipeline.ModeMerge {
@@ -20,15 +19,15 @@ func (w *Warehouse) checkKeys(ctx context.Context, req warehouse.LoadRequest) er
 	if err != nil {
 		return err
 	}
-	return warehouse.CheckUniqueKeys(ctx, db, req.Files, req.Keys)
+	return warehouse.CheckUniqueKeys(ctx, db.DB, req.Files, req.Keys)
 }
 
 // checker opens the in-memory DuckDB once.
-func (w *Warehouse) checker(ctx context.Context) (*sql.DB, error) {
+func (w *Warehouse) checker(ctx context.Context) (*warehouse.Checker, error) {
 	w.checkMu.Lock()
 	defer w.checkMu.Unlock()
 	if w.check == nil {
-		db, err := warehouse.OpenChecker(ctx, w.opts.MemoryLimit)
+		db, err := warehouse.OpenChecker(ctx, w.opts.Checker, w.opts.MemoryLimit)
 		if err != nil {
 			return nil, err
 		}
