@@ -8,18 +8,19 @@ import (
 )
 
 // checkKeys refuses a merge whose files repeat a key. The check reads only
-// the files, so it runs on an in-memory DuckDB (Options.Checker or the
-// Warehouse's own) before the load takes the file: a load waiting behind another one does
-// it meanwhile, and the file is held only for the writing.
+// the files, so it runs on an in-memory DuckDB (Options.Checker, or one of
+// the Warehouse's own) before the load takes the file: a load waiting
+// behind another one does it meanwhile, and the file is held only for the
+// writing.
 func (w *Warehouse) checkKeys(ctx context.Context, req warehouse.LoadRequest) error {
 	if req.Mode != pipeline.ModeMerge {
 		return nil
 	}
-	db, err := w.checker(ctx)
+	c, err := w.checker(ctx)
 	if err != nil {
 		return err
 	}
-	return warehouse.CheckUniqueKeys(ctx, db.DB, req.Files, req.Keys)
+	return warehouse.CheckUniqueKeys(ctx, c.DB, req.Files, req.Keys)
 }
 
 // checker opens the in-memory DuckDB once.
@@ -27,11 +28,11 @@ func (w *Warehouse) checker(ctx context.Context) (*warehouse.Checker, error) {
 	w.checkMu.Lock()
 	defer w.checkMu.Unlock()
 	if w.check == nil {
-		db, err := warehouse.OpenChecker(ctx, w.opts.Checker, w.opts.MemoryLimit)
+		c, err := warehouse.OpenChecker(ctx, w.opts.Checker, w.opts.MemoryLimit)
 		if err != nil {
 			return nil, err
 		}
-		w.check = db
+		w.check = c
 	}
 	return w.check, nil
 }
