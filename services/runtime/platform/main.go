@@ -26,8 +26,8 @@ Runs fusion's %s worker: it consumes the %s queue until stopped with SIGINT or
 SIGTERM, finishing the events it is handling first. Logs are JSON on stderr.
 
 Environment: FUSION_HOME, FUSION_PIPELINES, FUSION_TRANSPORT, FUSION_CONCURRENCY,
-FUSION_RETRIES, FUSION_ENGINE_THREADS, FUSION_ENGINE_MEMORY, FUSION_WAREHOUSE_MEMORY,
-FUSION_LOG_LEVEL,
+FUSION_RETRIES, FUSION_ENGINE_THREADS, FUSION_ENGINE_MEMORY,
+FUSION_WAREHOUSE_MEMORY, FUSION_LOG_LEVEL,
 FUSION_METRICS_ADDR (host:port: serve Prometheus metrics at /metrics),
 FUSION_HTTP_ADDR (host:port: serve the worker's HTTP endpoints and /healthz),
 OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL (grpc or
