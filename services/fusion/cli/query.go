@@ -22,7 +22,7 @@ result as CSV with a header line. On DuckDB it works while "fusion run" is
 running: the warehouse file is opened between loads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wh, err := platform.OpenWarehouse(cmd.Context(), a.cfg, nil)
+			wh, err := platform.OpenWarehouse(cmd.Context(), a.cfg)
 			if err != nil {
 				return err
 			}

@@ -32,7 +32,7 @@ func demoInto(t *testing.T, warehouseURL, pipelinesDir string) func(sql string) 
 	if code := Execute(cfg, nil, []string{"demo", "--home", home}, &out, &errOut); code != 0 {
 		t.Fatalf("demo exited %d\n%s\n%s\n%s", code, out.String(), errOut.String(), readLog(home))
 	}
-	wh, err := platform.OpenWarehouse(context.Background(), cfg, nil)
+	wh, err := platform.OpenWarehouse(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

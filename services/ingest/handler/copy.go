@@ -168,7 +168,7 @@ func (h *ingester) copyToPostgres(ctx context.Context, in *worker.Input, a pipel
 		return worker.Output{}, worker.Permanent(err)
 	}
 	dsn, _ := h.deps.Connection(to.Connection)
-	w, err := pgwh.Open(ctx, dsn, pgwh.Options{Checker: h.deps.Engine.DB()})
+	w, err := pgwh.Open(ctx, dsn, pgwh.Options{MemoryLimit: "256MB"})
 	if err != nil {
 		return worker.Output{}, err
 	}

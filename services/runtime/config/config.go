@@ -33,14 +33,17 @@ type Config struct {
 	// FUSION_RETRIES, default 3.
 	Retries int
 	// EngineThreads and EngineMemory bound the DuckDB engine that runs
-	// every step's SQL and a load's file checks: FUSION_ENGINE_THREADS
-	// (default: one per CPU), FUSION_ENGINE_MEMORY (default 128MB; it
-	// spills to <home>/tmp beyond it).
+	// every step's SQL: FUSION_ENGINE_THREADS (default: one per CPU),
+	// FUSION_ENGINE_MEMORY (default 128MB; it spills to <home>/tmp beyond
+	// it), also the limit of the in-memory DuckDB with which a Postgres or
+	// Snowflake warehouse checks a load's files.
 	EngineThreads int
 	EngineMemory  string
-	// WarehouseMemory bounds the DuckDB warehouse file's DuckDB, for loads
-	// and queries: FUSION_WAREHOUSE_MEMORY, default 64MB. A load streams
-	// rows into storage; more memory would only cache pages.
+	// WarehouseMemory bounds each of the DuckDB warehouse's DuckDBs: the
+	// file's, for loads and queries, and the in-memory one that checks a
+	// merge's keys. FUSION_WAREHOUSE_MEMORY, default 64MB: a load streams
+	// rows into storage and the check spills, so more memory would mostly
+	// cache pages.
 	WarehouseMemory string
 	// LandingPoll is how often the embedded lake looks for landed files.
 	// FUSION_LANDING_POLL, default 250ms.

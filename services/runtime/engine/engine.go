@@ -87,10 +87,6 @@ func (e *Engine) TempDir() string { return e.cfg.TempDir }
 // are invisible to other steps. Close it when done.
 func (e *Engine) Conn(ctx context.Context) (*sql.Conn, error) { return e.db.Conn(ctx) }
 
-// DB is the engine's whole pool, for code that holds on to a *sql.DB (a
-// warehouse's file checks); steps use Conn.
-func (e *Engine) DB() *sql.DB { return e.db }
-
 // Close shuts DuckDB down.
 func (e *Engine) Close() error { return e.db.Close() }
 

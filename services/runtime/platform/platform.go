@@ -150,7 +150,7 @@ func (p *Platform) open() error {
 	for _, problem := range p.Pipelines.Problems() {
 		p.Log.Error("pipeline definition not loaded", "error", problem.Error())
 	}
-	wh, err := OpenWarehouse(context.Background(), p.Config, eng.DB())
+	wh, err := OpenWarehouse(context.Background(), p.Config)
 	if err != nil {
 		return err
 	}

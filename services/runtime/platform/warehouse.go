@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 
@@ -15,18 +14,16 @@ import (
 )
 
 // OpenWarehouse opens the warehouse FUSION_WAREHOUSE names: the home's
-// DuckDB file by default. checker, when set, is the process's engine
-// (engine.DB): the sink checks a load's files on it, within the engine's
-// memory limit, instead of opening an in-memory DuckDB of its own.
-func OpenWarehouse(ctx context.Context, cfg config.Config, checker *sql.DB) (warehouse.Warehouse, error) {
+// DuckDB file by default.
+func OpenWarehouse(ctx context.Context, cfg config.Config) (warehouse.Warehouse, error) {
 	scheme, dsn := config.SchemeOf(cfg.Warehouse)
 	switch scheme {
 	case config.SchemeDuckDB:
-		return duckwh.New(filepath.Join(cfg.Home, WarehouseFile), duckwh.Options{MemoryLimit: cfg.WarehouseMemory, Checker: checker}), nil
+		return duckwh.New(filepath.Join(cfg.Home, WarehouseFile), duckwh.Options{MemoryLimit: cfg.WarehouseMemory}), nil
 	case config.SchemePostgres:
-		return pgwh.Open(ctx, dsn, pgwh.Options{MemoryLimit: cfg.EngineMemory, Checker: checker})
+		return pgwh.Open(ctx, dsn, pgwh.Options{MemoryLimit: cfg.EngineMemory})
 	case config.SchemeSnowflake:
-		return snowwh.Open(ctx, dsn, snowwh.Options{MemoryLimit: cfg.EngineMemory, Checker: checker})
+		return snowwh.Open(ctx, dsn, snowwh.Options{MemoryLimit: cfg.EngineMemory})
 	}
 	return nil, fmt.Errorf("FUSION_WAREHOUSE: no %s warehouse", scheme)
 }

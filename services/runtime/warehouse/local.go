@@ -9,23 +9,11 @@ import (
 	_ "github.com/marcboeker/go-duckdb" // the checker's driver
 )
 
-// Checker is the in-memory DuckDB a sink plans and checks a load's
-// Parquet files with (PlanFiles, Validate, CheckUniqueKeys).
-type Checker struct {
-	DB  *sql.DB
-	own bool // opened here, so closed here
-}
-
-// OpenChecker returns shared as the checker when it is set: the process's
-// engine, so that the checks count against the engine's memory limit
-// instead of a budget of their own. Without it, it opens a private
-// in-memory DuckDB on one thread (its scans are small beside the load and
-// run beside the rest of the worker) within memoryLimit, e.g. "256MB"; ""
-// is DuckDB's default.
-func OpenChecker(ctx context.Context, shared *sql.DB, memoryLimit string) (*Checker, error) {
-	if shared != nil {
-		return &Checker{DB: shared}, nil
-	}
+// OpenChecker opens the in-memory DuckDB a remote sink plans and checks
+// Parquet files with (PlanFiles, Validate), on one thread: its scans are
+// small beside the load, and they run beside the rest of the worker.
+// memoryLimit is e.g. "256MB"; "" is DuckDB's default.
+func OpenChecker(ctx context.Context, memoryLimit string) (*sql.DB, error) {
 	q := url.Values{"threads": {"1"}}
 	if memoryLimit != "" {
 		q.Set("memory_limit", memoryLimit)
@@ -37,15 +25,7 @@ func OpenChecker(ctx context.Context, shared *sql.DB, memoryLimit string) (*Chec
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
-	return &Checker{DB: db, own: true}, nil
-}
-
-// Close closes a private checker; a shared one stays open.
-func (c *Checker) Close() error {
-	if c == nil || !c.own {
-		return nil
-	}
-	return c.DB.Close()
+	return db, nil
 }
 
 // ScanRows feeds a database/sql result to a Query callback: fn gets the

@@ -31,7 +31,7 @@ type Warehouse struct {
 	mu   *sync.RWMutex // the file's lock within the process (filelock.go)
 
 	checkMu sync.Mutex
-	check   *warehouse.Checker // checks the files before a load (precheck.go)
+	check   *sql.DB // checks the files before a load (precheck.go)
 }
 
 // Options tune the warehouse.
@@ -39,13 +39,10 @@ type Options struct {
 	// LockTimeout is how long opening waits for another process to release
 	// the file; default 30s.
 	LockTimeout time.Duration
-	// MemoryLimit bounds DuckDB's memory, e.g. "1GB"; "" is DuckDB's
-	// default (80% of RAM).
+	// MemoryLimit bounds the memory of each of the Warehouse's DuckDBs
+	// (the file's, and the in-memory one that checks a merge's files),
+	// e.g. "64MB"; "" is DuckDB's default (80% of RAM).
 	MemoryLimit string
-	// Checker, when set, is the in-memory DuckDB a merge's files are
-	// checked with before the load: the process's engine, so that the
-	// check shares its memory limit. nil opens a private one.
-	Checker *sql.DB
 	// Threads DuckDB uses for a load; default one per CPU. A table's row
 	// order carries no meaning, so a load does not keep the files' order
 	// and each thread fills row groups of its own (keeping the order, a

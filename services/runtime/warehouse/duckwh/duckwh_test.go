@@ -84,31 +84,3 @@ func TestConformance(t *testing.T) {
 		return New(filepath.Join(env.Dir, "wh.duckdb"), Options{MemoryLimit: "256MB", Hooks: hooks})
 	})
 }
-
-// A merge's repeated-key check runs on the process's engine when one is
-// given, and closing the warehouse leaves the engine open.
-func TestMergeCheckSharesTheEngine(t *testing.T) {
-	_, e := setup(t)
-	w := New(filepath.Join(t.TempDir(), "wh.duckdb"), Options{Checker: e.DB()})
-	ctx := context.Background()
-	dup := parquet(t, e, "id, name", "(1, 'a'), (1, 'b')")
-	req := warehouse.LoadRequest{LoadID: "r1/p.curated/0", RunID: "r1", Dataset: "p.curated", Table: "customers",
-		Mode: "merge", Keys: []string{"id"}, Files: []string{dup}}
-	if _, err := w.Load(ctx, req); err == nil || !strings.Contains(err.Error(), "id") {
-		t.Fatalf("merge of a repeated key: %v", err)
-	}
-	if w.check == nil || w.check.DB != e.DB() {
-		t.Error("the check did not run on the engine")
-	}
-	req.LoadID, req.Files = "r2/p.curated/0", []string{parquet(t, e, "id, name", "(1, 'a'), (2, 'b')")}
-	if res, err := w.Load(ctx, req); err != nil || res.Rows != 2 {
-		t.Fatalf("merge: %+v %v", res, err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := e.DB().QueryRowContext(ctx, "SELECT 42").Scan(&n); err != nil || n != 42 {
-		t.Errorf("engine after the warehouse closed: %d %v", n, err)
-	}
-}

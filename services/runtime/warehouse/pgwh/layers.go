@@ -92,7 +92,7 @@ func (w *Warehouse) layerStart(ctx context.Context, tx pgx.Tx, req warehouse.Loa
 	if req.Layer == nil {
 		return warehouse.LayerState{}, nil
 	}
-	return warehouse.LayerStart(ctx, layerTx{tx}, w.duck.DB, req, plan)
+	return warehouse.LayerStart(ctx, layerTx{tx}, w.duck, req, plan)
 }
 
 func (w *Warehouse) layerFinish(ctx context.Context, tx pgx.Tx, req warehouse.LoadRequest, st warehouse.LayerState) error {

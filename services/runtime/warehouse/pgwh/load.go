@@ -70,11 +70,11 @@ func (w *Warehouse) load(ctx context.Context, tx pgx.Tx, t tableName, req wareho
 	if err != nil {
 		return warehouse.Result{}, err
 	}
-	plan, err := warehouse.PlanFiles(ctx, w.duck.DB, req, existing)
+	plan, err := warehouse.PlanFiles(ctx, w.duck, req, existing)
 	if err != nil {
 		return warehouse.Result{}, err
 	}
-	if err := warehouse.Validate(ctx, w.duck.DB, req, plan); err != nil {
+	if err := warehouse.Validate(ctx, w.duck, req, plan); err != nil {
 		return warehouse.Result{}, err
 	}
 	if plan.Create {

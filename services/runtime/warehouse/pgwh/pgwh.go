@@ -22,7 +22,7 @@ import (
 // Warehouse loads into a Postgres database.
 type Warehouse struct {
 	pool *pgxpool.Pool
-	duck *warehouse.Checker // plans and checks the Parquet files
+	duck *sql.DB // plans and checks the Parquet files
 	opts Options
 	hist history
 	// merge says the server has MERGE (Postgres 15); older servers
@@ -35,10 +35,6 @@ type Options struct {
 	// MemoryLimit bounds the in-memory DuckDB that reads the Parquet
 	// files, e.g. "512MB"; "" is DuckDB's default.
 	MemoryLimit string
-	// Checker, when set, is the in-memory DuckDB the Parquet files are
-	// planned and checked with: the process's engine, so that checks
-	// share its memory limit. nil opens a private one within MemoryLimit.
-	Checker *sql.DB
 	// History names the load-history table, possibly schema-qualified;
 	// default _fusion_loads in the connection's current schema. Every
 	// warehouse loading into a database must use the same one.
@@ -70,7 +66,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres warehouse: %w", err)
 	}
-	duck, err := warehouse.OpenChecker(ctx, opts.Checker, opts.MemoryLimit)
+	duck, err := warehouse.OpenChecker(ctx, opts.MemoryLimit)
 	if err != nil {
 		pool.Close()
 		return nil, err

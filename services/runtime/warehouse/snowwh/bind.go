@@ -30,7 +30,7 @@ func (w *Warehouse) bind(ctx context.Context, conn *sql.Conn, files []string, co
 	for i, c := range cols {
 		exprs[i] = asText(c)
 	}
-	rows, err := w.duck.DB.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+engine.ReadParquet(files...))
+	rows, err := w.duck.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+engine.ReadParquet(files...))
 	if err != nil {
 		return "", err
 	}

@@ -55,7 +55,7 @@ func (w *Warehouse) prepare(ctx context.Context, conn *sql.Conn, req warehouse.L
 			return nil, fmt.Errorf("load %s: table %s changed while the load prepared it", req.LoadID, t)
 		}
 	}
-	if err := warehouse.Validate(ctx, w.duck.DB, req, plan); err != nil {
+	if err := warehouse.Validate(ctx, w.duck, req, plan); err != nil {
 		return nil, err
 	}
 	return cols, nil
@@ -66,7 +66,7 @@ func (w *Warehouse) prepare(ctx context.Context, conn *sql.Conn, req warehouse.L
 // name. It is warehouse.PlanFiles with that matching: the data's names are
 // needed before the comparison.
 func (w *Warehouse) plan(ctx context.Context, req warehouse.LoadRequest, existing []messages.Column) (warehouse.Plan, []column, error) {
-	described, err := engine.Describe(ctx, w.duck.DB, "SELECT * FROM "+engine.ReadParquet(req.Files...))
+	described, err := engine.Describe(ctx, w.duck, "SELECT * FROM "+engine.ReadParquet(req.Files...))
 	if err != nil {
 		return warehouse.Plan{}, nil, fmt.Errorf("load %s: %w", req.LoadID, err)
 	}

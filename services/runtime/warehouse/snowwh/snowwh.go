@@ -25,7 +25,7 @@ import (
 // Warehouse loads into a Snowflake database.
 type Warehouse struct {
 	db   *sql.DB
-	duck *warehouse.Checker // plans and checks the Parquet files
+	duck *sql.DB // plans and checks the Parquet files
 	opts Options
 	// home is the DSN's database and schema: the history table and the
 	// staging tables live there, and unqualified tables go there.
@@ -43,11 +43,7 @@ type Options struct {
 	// MemoryLimit bounds the in-memory DuckDB that reads the Parquet
 	// files, e.g. "512MB"; "" is DuckDB's default.
 	MemoryLimit string
-	// Checker, when set, is the in-memory DuckDB the Parquet files are
-	// planned and checked with: the process's engine, so that checks
-	// share its memory limit. nil opens a private one within MemoryLimit.
-	Checker *sql.DB
-	Hooks   warehouse.Hooks
+	Hooks       warehouse.Hooks
 	// ArrayBindRows: loads of up to this many rows are sent as bound
 	// arrays of an INSERT, saving the PUT and COPY round trips; larger
 	// loads are PUT to a stage and copied. 0 means 1000; negative means
@@ -80,7 +76,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Warehouse, error) {
 		db.Close()
 		return nil, errors.New("snowflake warehouse: the DSN must name a database and a schema (user:password@account/DATABASE/SCHEMA)")
 	}
-	duck, err := warehouse.OpenChecker(ctx, opts.Checker, opts.MemoryLimit)
+	duck, err := warehouse.OpenChecker(ctx, opts.MemoryLimit)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -40,7 +40,7 @@ const (
 func (w *Warehouse) stage(ctx context.Context, conn *sql.Conn, req warehouse.LoadRequest, cols []column) (staging, int64, error) {
 	s := staging{table: w.in("_FUSION_STAGING_" + randomHex(8))}
 	var rows int64
-	if err := w.duck.DB.QueryRowContext(ctx, "SELECT count(*) FROM "+engine.ReadParquet(req.Files...)).Scan(&rows); err != nil {
+	if err := w.duck.QueryRowContext(ctx, "SELECT count(*) FROM "+engine.ReadParquet(req.Files...)).Scan(&rows); err != nil {
 		return s, 0, fmt.Errorf("load %s: count rows: %w", req.LoadID, err)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE TRANSIENT TABLE %s (%s) DATA_RETENTION_TIME_IN_DAYS = 0",
