@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/fusiondata/fusion/services/runtime/engine"
 	"github.com/fusiondata/fusion/services/runtime/pipeline"
@@ -15,7 +14,7 @@ import (
 )
 
 // duckBench loads the data set into a fresh DuckDB file each run, with
-// duckwh's defaults on both sides: a thread per CPU, row order not kept.
+// one thread on both sides: duckwh's default.
 type duckBench struct {
 	data  dataset
 	dir   string
@@ -39,7 +38,7 @@ func (b *duckBench) copyFrom(ctx context.Context, timed func(func() error) error
 	if err != nil {
 		return err
 	}
-	db, err := sql.Open("duckdb", fmt.Sprintf("%s?threads=%d&preserve_insertion_order=false", path, runtime.NumCPU()))
+	db, err := sql.Open("duckdb", path+"?threads=1")
 	if err != nil {
 		return err
 	}
