@@ -19,17 +19,20 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Home != ".fusion" || c.PipelinesDir() != ".fusion/pipelines" || c.Concurrency != 2 || c.Retries != 3 || c.LandingPoll != 250*time.Millisecond {
+	if c.Home != ".fusion" || c.PipelinesDir() != ".fusion/pipelines" || c.Concurrency != 2 || c.Retries != 3 || c.LandingPoll != 250*time.Millisecond ||
+		c.EngineMemory != "128MB" || c.WarehouseMemory != "64MB" {
 		t.Errorf("%+v", c)
 	}
 }
 
 func TestFromEnv(t *testing.T) {
-	c, err := FromEnv(env(map[string]string{"FUSION_HOME": "/data/f", "FUSION_RETRIES": "0", "FUSION_CONCURRENCY": "8", "FUSION_LOG_LEVEL": "debug", "FUSION_LANDING_POLL": "1s"}))
+	c, err := FromEnv(env(map[string]string{"FUSION_HOME": "/data/f", "FUSION_RETRIES": "0", "FUSION_CONCURRENCY": "8", "FUSION_LOG_LEVEL": "debug", "FUSION_LANDING_POLL": "1s",
+		"FUSION_ENGINE_MEMORY": "1GB", "FUSION_WAREHOUSE_MEMORY": "512MB"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Home != "/data/f" || c.Retries != 0 || c.Concurrency != 8 || c.LogLevel.String() != "DEBUG" || c.LandingPoll != time.Second {
+	if c.Home != "/data/f" || c.Retries != 0 || c.Concurrency != 8 || c.LogLevel.String() != "DEBUG" || c.LandingPoll != time.Second ||
+		c.EngineMemory != "1GB" || c.WarehouseMemory != "512MB" {
 		t.Errorf("%+v", c)
 	}
 }
