@@ -47,26 +47,24 @@ func benchChurn(b *testing.B) (*lgbCompiled, [][]float64, func(row []float64) fl
 // (the evaluator before the compiled one).
 func BenchmarkLightGBMLeaves(b *testing.B) {
 	_, rows, leaves := benchChurn(b)
-	sink := 0.0
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, r := range rows {
-			sink += leaves(r)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
-	_ = sink
+	benchRowByRow(b, rows, leaves)
 }
 
 // BenchmarkLightGBMCompiled scores the churn model with Predict, row by
 // row (real-time scoring).
 func BenchmarkLightGBMCompiled(b *testing.B) {
 	c, rows, _ := benchChurn(b)
+	benchRowByRow(b, rows, c.Predict)
+}
+
+// benchRowByRow scores every row with predict per iteration and reports
+// the time per row.
+func benchRowByRow(b *testing.B, rows [][]float64, predict func([]float64) float64) {
 	sink := 0.0
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, r := range rows {
-			sink += c.Predict(r)
+			sink += predict(r)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")

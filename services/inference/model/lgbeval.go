@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math"
 	"unsafe"
 )
 
@@ -159,14 +158,9 @@ func (c *lgbCompiled) PredictBatch(cols [][]float64, out []float64) {
 				acc[r] += leaf(steps, i)
 			}
 		}
-		switch c.output {
-		case outputSigmoid:
+		if c.output != outputRaw {
 			for r, v := range acc {
-				acc[r] = 1.0 / (1.0 + math.Exp(-v))
-			}
-		case outputExp:
-			for r, v := range acc {
-				acc[r] = math.Exp(v)
+				acc[r] = c.transform(v)
 			}
 		}
 	}
