@@ -34,7 +34,7 @@ type Config struct {
 	Retries int
 	// EngineThreads and EngineMemory bound the DuckDB engine that runs
 	// every step's SQL: FUSION_ENGINE_THREADS (default: one per CPU),
-	// FUSION_ENGINE_MEMORY (default 128MB; it spills to <home>/tmp beyond
+	// FUSION_ENGINE_MEMORY (default 256MB; it spills to <home>/tmp beyond
 	// it), also the limit of the in-memory DuckDB with which a Postgres or
 	// Snowflake warehouse checks a load's files.
 	EngineThreads int
@@ -243,7 +243,7 @@ func (c *Config) SetDefaults() {
 		c.Retries = 3
 	}
 	if c.EngineMemory == "" {
-		c.EngineMemory = "128MB"
+		c.EngineMemory = "256MB"
 	}
 	if c.WarehouseMemory == "" {
 		c.WarehouseMemory = "64MB"

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Home != ".fusion" || c.PipelinesDir() != ".fusion/pipelines" || c.Concurrency != 2 || c.Retries != 3 || c.LandingPoll != 250*time.Millisecond ||
-		c.EngineMemory != "128MB" || c.WarehouseMemory != "64MB" {
+		c.EngineMemory != "256MB" || c.WarehouseMemory != "64MB" {
 		t.Errorf("%+v", c)
 	}
 }
